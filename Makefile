@@ -1,0 +1,34 @@
+# Two commands set up a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The CPU build of torch; override on a GPU machine, e.g. `make TORCH_SPEC=torch test`.
+TORCH_SPEC ?= torch==2.13.0
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test zoo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e ".[train,dev]"
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/visionrt run digits model_zoo/samples/digits/*.png
+	$(BIN)/visionrt bench digits --out demo-out --iters 200
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# Retrain and re-export the shipped zoo (seeded, deterministic on CPU).
+zoo: $(STAMP)
+	$(BIN)/visionrt zoo rebuild digits --seed 0
+
+bench: $(STAMP)
+	$(BIN)/visionrt bench digits --out bench-out
+
+clean:
+	rm -rf $(VENV) runs bench-out demo-out build *.egg-info

@@ -1,0 +1,31 @@
+"""PyTorch to ONNX with torch's dynamo (torch.export-based) exporter, dynamic batch axis, named I/O.
+
+The exporter is named explicitly (``dynamo=True``) rather than left to torch's default, which changed in
+PyTorch 2.9; tests cover this path, the dynamic batch axis included.
+"""
+
+import contextlib
+import io
+from pathlib import Path
+
+from visionrt.extras import require
+
+OPSET = 18
+EXPORTER = "torch.onnx.export(dynamo=True)"
+
+
+def export_onnx(model, input_name: str, output_names: tuple[str, ...], example, path: Path,
+                dynamic_axes: dict[int, str] | None = None) -> Path:
+    """Export ``model`` (eval mode) with ``example`` as the tracing input; batch axis 0 is always dynamic."""
+    torch = require("torch", "train")
+    axes = {0: "batch", **(dynamic_axes or {})}
+    dims = {axis: torch.export.Dim(name, min=1, max=4096) for axis, name in axes.items()}
+    quiet = io.StringIO()
+    with torch.no_grad(), contextlib.redirect_stdout(quiet):
+        program = torch.onnx.export(
+            model.eval(), (example,), None, dynamo=True, opset_version=OPSET, external_data=False,
+            input_names=[input_name], output_names=list(output_names),
+            dynamic_shapes={input_name: dims}, verbose=False,
+        )
+    program.save(str(path))
+    return Path(path)

@@ -1,0 +1,118 @@
+"""Checkpoint to installed zoo artifact: export, convert, validate, then (and only then) install.
+
+Everything is written into a staging folder beside the destination. The previous artifact is replaced
+file by file with atomic renames only after every gate has passed, so a failed export changes nothing.
+"""
+
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from visionrt import atomic, model_zoo
+from visionrt.export import fp16, metadata, onnx_export, triton, validate
+from visionrt.extras import require
+from visionrt.train import checkpoint
+
+FP32_FILE, FP16_FILE, WEIGHTS_FILE, REPORT_FILE = "model.onnx", "model_fp16.onnx", "weights.pt", "export_report.json"
+
+
+@dataclass
+class ExportOptions:
+    repository: Path = field(default_factory=model_zoo.repository_path)  # Triton-style model repository
+    version: int = 1
+    fp32_tolerance: validate.Tolerance = validate.FP32_TOLERANCE
+    fp16_tolerance: validate.Tolerance = validate.FP16_TOLERANCE
+
+
+def ort_runner(path: Path, input_name: str):
+    onnxruntime = require("onnxruntime", "train")
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return lambda x: session.run(None, {input_name: x})[0]
+
+
+def torch_runner(model):
+    torch = require("torch", "train")
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.from_numpy(x)).numpy()
+
+    return run
+
+
+def write_onnx(model_proto, meta: dict, path: Path) -> None:
+    onnx = require("onnx", "train")
+    metadata.embed(model_proto, meta)
+    onnx.save(model_proto, str(path))
+    onnx.checker.check_model(str(path), full_check=True)
+
+
+def export_checkpoint(checkpoint_path: str | Path, options: ExportOptions | None = None) -> dict:
+    """Export one checkpoint into ``<repository>/<model>/``; return the export report."""
+    onnx = require("onnx", "train")
+    options = options or ExportOptions()
+    started = time.perf_counter()
+    payload = checkpoint.load(checkpoint_path)
+    spec = model_zoo.get(payload["model"])
+    model = checkpoint.build_model(payload)
+    weights_sha = checkpoint.sha256(checkpoint_path)
+    destination = Path(options.repository) / spec.name
+    options.repository.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}.staging-", dir=options.repository))
+    try:
+        real = model_zoo.resolve(spec.validation_data)(payload)
+        sets = validate.input_sets(real, large_batch=min(64, spec.max_batch_size))
+        fp32_path, fp16_path = staging / FP32_FILE, staging / FP16_FILE
+        onnx_export.export_onnx(model, spec.input_name, spec.output_names, torch_example(real), fp32_path)
+        fp32_proto = onnx.load(str(fp32_path))
+        base = metadata.build(spec, payload, weights_sha, "fp32", onnx_export.EXPORTER, onnx_export.OPSET)
+        write_onnx(fp32_proto, base, fp32_path)
+        half_proto, kept = fp16.convert_to_fp16(onnx.load(str(fp32_path)))
+        write_onnx(half_proto, {**base, "precision": "fp16", "fp32_nodes": kept}, fp16_path)
+
+        fp32_parity = validate.gate(f"{spec.name} FP32 ONNX vs PyTorch",
+                                    validate.parity(torch_runner(model), ort_runner(fp32_path, spec.input_name), sets),
+                                    options.fp32_tolerance)
+        fp16_parity = validate.gate(f"{spec.name} FP16 ONNX vs FP32 ONNX",
+                                    validate.parity(ort_runner(fp32_path, spec.input_name),
+                                                    ort_runner(fp16_path, spec.input_name), sets),
+                                    options.fp16_tolerance)
+        # Parity figures travel inside the artifacts; only metadata changes, the validated graphs do not.
+        write_onnx(fp32_proto, {**base, "parity": {"vs_pytorch": fp32_parity}}, fp32_path)
+        write_onnx(half_proto, {**base, "precision": "fp16", "fp32_nodes": kept,
+                                "parity": {"vs_fp32_onnx": fp16_parity}}, fp16_path)
+        shutil.copyfile(checkpoint_path, staging / WEIGHTS_FILE)
+        atomic.write_text(staging / "config.pbtxt", triton.config_pbtxt(spec.name, fp32_proto.graph, spec.max_batch_size))
+        report = {
+            "model": spec.name, "exported_at": base["exported_at"], "exporter": base["exporter"], "opset": base["opset"],
+            "source_weights_sha256": weights_sha, "fp32_nodes_in_fp16": kept,
+            "parity": {"fp32_vs_pytorch": fp32_parity, "fp16_vs_fp32": fp16_parity},
+            "files": {name: {"bytes": (staging / name).stat().st_size, "sha256": checkpoint.sha256(staging / name)}
+                      for name in (FP32_FILE, FP16_FILE, WEIGHTS_FILE)},
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        atomic.write_text(staging / REPORT_FILE, json.dumps(report, indent=1))
+        install(staging, destination, options.version)
+        return report
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def torch_example(real: np.ndarray):
+    torch = require("torch", "train")
+    return torch.from_numpy(real[:2].copy())
+
+
+def install(staging: Path, destination: Path, version: int) -> None:
+    """Move validated files into ``destination`` (version folder for the graphs), one atomic rename each."""
+    version_dir = destination / str(version)
+    version_dir.mkdir(parents=True, exist_ok=True)
+    for name in (FP32_FILE, FP16_FILE):
+        (staging / name).replace(version_dir / name)
+    for name in (WEIGHTS_FILE, "config.pbtxt", REPORT_FILE):
+        (staging / name).replace(destination / name)

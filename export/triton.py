@@ -1,0 +1,47 @@
+"""Triton Inference Server ``config.pbtxt`` for a zoo model, so the zoo folder is a model repository.
+
+Platform ``onnxruntime_onnx`` serves ``<version>/model.onnx``; the TensorRT execution accelerator with
+FP16 precision is declared so that a GPU Triton runs the model through TensorRT.
+"""
+
+ONNX_TO_TRITON = {1: "TYPE_FP32", 10: "TYPE_FP16", 7: "TYPE_INT64", 6: "TYPE_INT32", 2: "TYPE_UINT8"}
+
+
+def tensor_entries(values) -> list[tuple[str, str, list[int]]]:
+    """(name, Triton type, dims without the batch axis) for ONNX graph inputs or outputs; -1 for dynamic."""
+    entries = []
+    for value in values:
+        tensor = value.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim][1:]
+        entries.append((value.name, ONNX_TO_TRITON[tensor.elem_type], dims))
+    return entries
+
+
+def _block(kind: str, entries) -> str:
+    items = [
+        f'  {{\n    name: "{name}"\n    data_type: {dtype}\n    dims: [ {", ".join(map(str, dims))} ]\n  }}'
+        for name, dtype, dims in entries
+    ]
+    return f"{kind} [\n" + ",\n".join(items) + "\n]\n"
+
+
+def config_pbtxt(name: str, graph, max_batch_size: int) -> str:
+    return (
+        f'name: "{name}"\n'
+        'platform: "onnxruntime_onnx"\n'
+        f"max_batch_size: {max_batch_size}\n"
+        + _block("input", tensor_entries(graph.input))
+        + _block("output", tensor_entries(graph.output))
+        + "dynamic_batching { }\n"
+        "optimization {\n"
+        "  execution_accelerators {\n"
+        "    gpu_execution_accelerator: [\n"
+        "      {\n"
+        '        name: "tensorrt"\n'
+        '        parameters { key: "precision_mode" value: "FP16" }\n'
+        '        parameters { key: "max_workspace_size_bytes" value: "1073741824" }\n'
+        "      }\n"
+        "    ]\n"
+        "  }\n"
+        "}\n"
+    )

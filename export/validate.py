@@ -1,0 +1,79 @@
+"""Parity gates: an artifact is only installed when its outputs match the source within tolerance.
+
+FP32 ONNX is compared with eager PyTorch; the FP16 variant with the FP32 ONNX. Each comparison runs on
+real held-out inputs and on seeded random inputs, at batch 1 and at a larger batch.
+"""
+
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+
+from visionrt.errors import ValidationFailedError
+
+Runner = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    abs: float  # allowed max abs error = abs + rel * max|reference|
+    rel: float
+    min_top1: float  # top-1 agreement required on real inputs (classifiers)
+
+
+FP32_TOLERANCE = Tolerance(abs=1e-4, rel=1e-5, min_top1=1.0)
+FP16_TOLERANCE = Tolerance(abs=1e-2, rel=1e-3, min_top1=0.999)
+
+
+def compare(reference: np.ndarray, candidate: np.ndarray) -> dict:
+    reference, candidate = reference.astype(np.float64), candidate.astype(np.float64)
+    error = np.abs(reference - candidate)
+    figures = {"max_abs_error": float(error.max()), "mean_abs_error": float(error.mean()),
+               "reference_max_abs": float(np.abs(reference).max()), "samples": int(len(reference))}
+    if reference.ndim == 2:
+        figures["top1_agreement"] = float((reference.argmax(1) == candidate.argmax(1)).mean())
+    return figures
+
+
+def run_batched(runner: Runner, inputs: np.ndarray, batch: int) -> np.ndarray:
+    return np.concatenate([runner(inputs[start : start + batch]) for start in range(0, len(inputs), batch)])
+
+
+def input_sets(real: np.ndarray, seed: int = 0, large_batch: int = 64) -> dict[str, tuple[np.ndarray, int]]:
+    """Named (inputs, batch size) pairs: real held-out data and standard-normal noise, small and large batch."""
+    noise = np.random.default_rng(seed).standard_normal((2 * large_batch, *real.shape[1:])).astype(np.float32)
+    return {
+        "real_batch1": (real[:32], 1),
+        f"real_batch{large_batch}": (real, large_batch),
+        "random_batch1": (noise[:16], 1),
+        f"random_batch{large_batch}": (noise, large_batch),
+    }
+
+
+def parity(reference: Runner, candidate: Runner, sets: dict[str, tuple[np.ndarray, int]]) -> dict:
+    return {
+        name: compare(run_batched(reference, inputs, batch), run_batched(candidate, inputs, batch))
+        for name, (inputs, batch) in sets.items()
+    }
+
+
+def failures(report: dict, tolerance: Tolerance) -> list[str]:
+    """Every figure outside tolerance, as a readable sentence (empty when the artifact passes)."""
+    problems = []
+    for name, figures in report.items():
+        allowed = tolerance.abs + tolerance.rel * figures["reference_max_abs"]
+        if not figures["max_abs_error"] <= allowed:
+            problems.append(f"{name}: max abs error {figures['max_abs_error']:.3g} > allowed {allowed:.3g}")
+        if name.startswith("real") and figures.get("top1_agreement", 1.0) < tolerance.min_top1:
+            problems.append(f"{name}: top-1 agreement {figures['top1_agreement']:.4f} < {tolerance.min_top1}")
+    return problems
+
+
+def gate(label: str, report: dict, tolerance: Tolerance) -> dict:
+    """Raise ValidationFailedError listing every failure; return the report with its tolerance otherwise."""
+    problems = failures(report, tolerance)
+    if problems:
+        raise ValidationFailedError(
+            f"{label} failed validation; the previous artifact was left in place:\n  " + "\n  ".join(problems)
+        )
+    return {"tolerance": asdict(tolerance), "sets": report}

@@ -1,0 +1,71 @@
+"""The zoo's registry: one entry per model, readable without torch.
+
+An entry names where the torch definition and the trainer live (as ``module:attribute`` strings, imported
+only when needed), the model's task and I/O, and its training defaults. Adding a model means one module with
+its definition and one ``register(ModelSpec(...))`` call here.
+"""
+
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+from visionrt.errors import UserInputError
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    task: str  # selects the runtime's task API, e.g. "classification" -> model.classify()
+    summary: str
+    architecture: str  # "module:Class" of the torch nn.Module, built with **arch_kwargs
+    trainer: str  # "module:function" taking the model's train config and returning the run folder
+    validation_data: str  # "module:function" mapping a checkpoint payload to real held-out network inputs
+    input_name: str
+    input_shape: tuple[int, ...]  # (C, H, W) for one image; the batch axis is always dynamic
+    output_names: tuple[str, ...]
+    max_batch_size: int = 64  # what Triton's config.pbtxt and the benchmark sweep declare
+    train_defaults: dict[str, Any] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    if spec.name in _REGISTRY:
+        raise ValueError(f"model '{spec.name}' is registered twice")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> ModelSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UserInputError(f"unknown zoo model '{name}'; known models: {', '.join(names())}") from None
+
+
+def resolve(target: str) -> Any:
+    """Import a ``module:attribute`` string from a spec (this is where torch gets imported)."""
+    module, _, attribute = target.partition(":")
+    return getattr(import_module(module), attribute)
+
+
+register(
+    ModelSpec(
+        name="digits",
+        task="classification",
+        summary="CNN handwritten-digit classifier (scikit-learn digits, 8x8 grayscale)",
+        architecture="visionrt.model_zoo.digits:DigitsCNN",
+        trainer="visionrt.train.digits:train_digits",
+        validation_data="visionrt.train.digits:validation_inputs",
+        input_name="image",
+        input_shape=(1, 8, 8),
+        output_names=("logits",),
+        max_batch_size=64,
+        train_defaults={"optimizer": "adam", "lr": 2e-3, "batch_size": 64, "width": 32, "epochs": 150},
+    )
+)

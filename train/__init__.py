@@ -1,0 +1,1 @@
+"""PyTorch training for the zoo models (needs the ``train`` extra)."""

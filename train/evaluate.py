@@ -1,0 +1,82 @@
+"""Classification metrics and pictures, computed once on the held-out test split."""
+
+from pathlib import Path
+
+import numpy as np
+
+from visionrt import atomic
+
+
+def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (truth, predicted), 1)
+    return matrix  # rows: true class, columns: predicted class
+
+
+def classification_metrics(truth: np.ndarray, predicted: np.ndarray, num_classes: int) -> dict:
+    """Accuracy, macro precision and macro recall (a class never predicted counts as precision 0)."""
+    matrix = confusion_matrix(truth, predicted, num_classes)
+    hits = np.diag(matrix).astype(np.float64)
+    predicted_counts, true_counts = matrix.sum(0), matrix.sum(1)
+    precision = np.divide(hits, predicted_counts, out=np.zeros_like(hits), where=predicted_counts > 0)
+    recall = np.divide(hits, true_counts, out=np.zeros_like(hits), where=true_counts > 0)
+    return {
+        "accuracy": float(hits.sum() / max(len(truth), 1)),
+        "macro_precision": float(precision.mean()),
+        "macro_recall": float(recall.mean()),
+        "samples": int(len(truth)),
+        "errors": int(len(truth) - hits.sum()),
+        "confusion_matrix": matrix.tolist(),
+    }
+
+
+def confusion_text(matrix: np.ndarray, labels: list[str]) -> str:
+    width = max(4, *(len(label) for label in labels))
+    header = "true\\pred".ljust(width + 1) + "".join(label.rjust(width + 1) for label in labels)
+    rows = [label.ljust(width + 1) + "".join(str(v).rjust(width + 1) for v in row) for label, row in zip(labels, matrix)]
+    return "\n".join([header, *rows])
+
+
+def save_confusion_png(matrix: np.ndarray, labels: list[str], path: str | Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(5.5, 4.8), dpi=120)
+    image = axes.imshow(matrix, cmap="Blues")
+    for (row, column), value in np.ndenumerate(matrix):
+        color = "white" if value > matrix.max() / 2 else "black"
+        axes.text(column, row, str(value), ha="center", va="center", color=color, fontsize=8)
+    axes.set(xticks=range(len(labels)), yticks=range(len(labels)), xticklabels=labels, yticklabels=labels,
+             xlabel="predicted", ylabel="true", title=title)
+    figure.colorbar(image, ax=axes, fraction=0.046)
+    figure.tight_layout()
+    return _save_figure(figure, path)
+
+
+def save_loss_curve_png(history: list[dict], path: str | Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    figure, (loss_axes, acc_axes) = plt.subplots(1, 2, figsize=(9, 3.5), dpi=110)
+    loss_axes.plot(epochs, [h["train_loss"] for h in history], label="train (augmented)")
+    loss_axes.plot(epochs, [h["val_loss"] for h in history], label="validation")
+    loss_axes.set(xlabel="epoch", ylabel="cross-entropy", yscale="log", title=title)
+    loss_axes.legend()
+    acc_axes.plot(epochs, [h["val_acc"] for h in history], color="tab:green")
+    acc_axes.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0.9, 1.0))
+    figure.tight_layout()
+    return _save_figure(figure, path)
+
+
+def _save_figure(figure, path) -> Path:
+    import matplotlib.pyplot as plt
+
+    with atomic.atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png")
+    plt.close(figure)
+    return Path(path)
