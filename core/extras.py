@@ -6,12 +6,13 @@ from types import ModuleType
 from visionrt.errors import MissingExtraError
 
 
-def require(module: str, extra: str) -> ModuleType:
-    """Import ``module`` or raise MissingExtraError telling the user which visionrt extra provides it."""
+def require(module: str, extra: str | None) -> ModuleType:
+    """Import ``module`` or raise MissingExtraError telling the user which visionrt extra provides it.
+
+    ``extra=None`` marks a base dependency of visionrt itself.
+    """
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise MissingExtraError(
-            f"'{module}' is needed here but is not installed ({exc}); install it with "
-            f"`pip install 'visionrt[{extra}]'`"
-        ) from exc
+        fix = f"pip install 'visionrt[{extra}]'" if extra else "pip install visionrt  (a base dependency)"
+        raise MissingExtraError(f"'{module}' is needed here but cannot be imported ({exc}); install it with `{fix}`") from exc

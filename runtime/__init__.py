@@ -1,1 +1,49 @@
-"""placeholder"""
+"""The torch-free runtime: load a zoo model, model folder or ONNX file and run it.
+
+    >>> from visionrt import runtime
+    >>> model = runtime.load("digits")                  # backend and precision chosen, reasons recorded
+    >>> model.classify("seven.png", top_k=3)
+    >>> model.describe()["reasons"]
+"""
+
+import os
+
+from visionrt.errors import UserInputError
+from visionrt.runtime import selection, source as sources
+from visionrt.runtime.backends import Target, backend_classes
+from visionrt.runtime.metadata import ModelInfo
+from visionrt.runtime.model import Model
+from visionrt.runtime.tasks import Classifier, Prediction, model_class
+
+__all__ = ["load", "available_backends", "Model", "Classifier", "Prediction", "Target"]
+
+
+def available_backends() -> list[Target]:
+    """Every backend target, fastest first; ``.available`` and ``.reason`` say what this machine has."""
+    return selection.available_backends()
+
+
+def load(source: str | os.PathLike, backend: str = "auto", precision: str = "auto", *,
+         threads: int | None = None) -> Model:
+    """Load ``source`` (zoo name, model folder or .onnx file) on ``backend`` at ``precision``.
+
+    backend: "auto" (fastest available), a backend name such as "onnxruntime", or "backend:device" such as
+    "onnxruntime:cpu". precision: "auto" (FP16 on a GPU, FP32 on a CPU), "fp32" or "fp16".
+    Returns a task-specific Model (e.g. a Classifier with ``classify``) when the artifact names its task.
+    """
+    resolved = sources.resolve(source)
+    target, target_reason = selection.choose_target(backend, available_backends())
+    if "file" in resolved.files:
+        path, chosen, precision_reason = resolved.files["file"], None, None
+    else:
+        chosen, precision_reason = selection.choose_precision(precision, target, resolved.precisions())
+        path = resolved.files[chosen]
+    engine = backend_classes()[target.backend](path, target, threads=threads)
+    info = ModelInfo.from_custom_map(engine.custom_metadata, str(path))
+    if chosen is None:  # a single file is whatever precision it was exported at
+        chosen = info.precision or "unknown"
+        if precision not in ("auto", chosen):
+            raise UserInputError(f"{path} is a {chosen} model but precision {precision} was requested; "
+                                 f"pass the {precision} file or the model folder")
+        precision_reason = f"precision {chosen}: the file given"
+    return model_class(info.task)(engine, info, chosen, resolved.description, [target_reason, precision_reason])

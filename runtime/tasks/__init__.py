@@ -1,1 +1,14 @@
-"""placeholder"""
+"""Task APIs chosen by the artifact's ``task`` metadata; a new task is one module and one entry here."""
+
+from visionrt.runtime.model import Model
+from visionrt.runtime.tasks.classify import Classifier, Prediction
+
+TASKS: dict[str, type[Model]] = {"classification": Classifier}
+
+
+def model_class(task: str | None) -> type[Model]:
+    """The Model subclass for ``task``; a plain Model (``run`` only) for unknown or missing tasks."""
+    return TASKS.get(task or "", Model)
+
+
+__all__ = ["TASKS", "Classifier", "Prediction", "model_class"]
