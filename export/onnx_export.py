@@ -6,6 +6,7 @@ PyTorch 2.9; tests cover this path, the dynamic batch axis included.
 
 import contextlib
 import io
+import warnings
 from pathlib import Path
 
 from visionrt.extras import require
@@ -21,7 +22,8 @@ def export_onnx(model, input_name: str, output_names: tuple[str, ...], example, 
     axes = {0: "batch", **(dynamic_axes or {})}
     dims = {axis: torch.export.Dim(name, min=1, max=4096) for axis, name in axes.items()}
     quiet = io.StringIO()
-    with torch.no_grad(), contextlib.redirect_stdout(quiet):
+    with torch.no_grad(), contextlib.redirect_stdout(quiet), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.export's own deprecation chatter
         program = torch.onnx.export(
             model.eval(), (example,), None, dynamo=True, opset_version=OPSET, external_data=False,
             input_names=[input_name], output_names=list(output_names),

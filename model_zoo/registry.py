@@ -19,7 +19,9 @@ class ModelSpec:
     summary: str
     architecture: str  # "module:Class" of the torch nn.Module, built with **arch_kwargs
     trainer: str  # "module:function" taking the model's train config and returning the run folder
+    train_config: str  # "module:Class" of that config, built with Class.from_spec(**overrides)
     validation_data: str  # "module:function" mapping a checkpoint payload to real held-out network inputs
+    samples: str  # "module:function" writing sample inputs for the demo: (payload, folder) -> list of paths
     input_name: str
     input_shape: tuple[int, ...]  # (C, H, W) for one image; the batch axis is always dynamic
     output_names: tuple[str, ...]
@@ -61,6 +63,8 @@ register(
         summary="CNN handwritten-digit classifier (scikit-learn digits, 8x8 grayscale)",
         architecture="visionrt.model_zoo.digits:DigitsCNN",
         trainer="visionrt.train.digits:train_digits",
+        train_config="visionrt.train.digits:DigitsTrainConfig",
+        samples="visionrt.train.digits:write_samples",
         validation_data="visionrt.train.digits:validation_inputs",
         input_name="image",
         input_shape=(1, 8, 8),

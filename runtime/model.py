@@ -5,6 +5,8 @@ check costs a few microseconds (the benchmark reports the runtime's overhead ove
 Nothing is mutated per call, so one Model may be used from several threads at once.
 """
 
+import math
+
 import numpy as np
 
 from visionrt.errors import UserInputError
@@ -38,6 +40,28 @@ def check_input(spec: TensorSpec, value) -> np.ndarray:
     return value
 
 
+class InputCheck:
+    """``check_input`` specialised to one spec, with a fast path for valid input.
+
+    The fast path costs about half a microsecond: the dot product of the input with itself is finite
+    exactly when no element is NaN or Inf, barring overflow of huge finite values (|x| > 1e19), which
+    falls through to the exact check. It measured cheaper in front of an onnxruntime call than a sum or
+    ``isfinite().all()``. Anything the fast path does not accept goes to ``check_input``, which either
+    accepts it after all or explains the problem.
+    """
+
+    def __init__(self, spec: TensorSpec):
+        self.spec, self.dtype, self.rank = spec, np.dtype(spec.dtype), len(spec.shape)
+        tail = spec.shape[1:]
+        self.tail = tuple(tail) if None not in tail else None  # fully fixed non-batch dims
+
+    def __call__(self, value):
+        if (type(value) is np.ndarray and value.dtype is self.dtype and value.ndim == self.rank and value.shape[0]
+                and (self.tail is None or value.shape[1:] == self.tail) and math.isfinite(np.vdot(value, value))):
+            return value
+        return check_input(self.spec, value)
+
+
 class Model:
     """A model on one backend, device and precision. Task subclasses add e.g. ``classify``."""
 
@@ -46,15 +70,17 @@ class Model:
         self.reasons = list(reasons)
         self.inputs: list[TensorSpec] = backend.inputs
         self.outputs: list[TensorSpec] = backend.outputs
-        self._single = self.inputs[0] if len(self.inputs) == 1 else None
+        self._checks = {spec.name: InputCheck(spec) for spec in self.inputs}
+        self._single = self._checks[self.inputs[0].name] if len(self.inputs) == 1 else None
+        self._single_name = self.inputs[0].name
 
     def run(self, x):
         """Run a float32 NCHW batch (or a dict of named inputs). One output comes back as an array,
         several as a dict keyed by output name."""
-        if isinstance(x, dict):
+        if self._single is not None and not isinstance(x, dict):
+            feeds = {self._single_name: self._single(x)}
+        elif isinstance(x, dict):
             feeds = self._check_feeds(x)
-        elif self._single is not None:
-            feeds = {self._single.name: check_input(self._single, x)}
         else:
             raise UserInputError(f"this model has inputs {[s.name for s in self.inputs]}; pass a dict of arrays")
         results = self._backend.run(feeds)
@@ -66,7 +92,12 @@ class Model:
         names = {s.name for s in self.inputs}
         if set(feeds) != names:
             raise UserInputError(f"inputs must be exactly {sorted(names)}, got {sorted(feeds)}")
-        return {s.name: check_input(s, feeds[s.name]) for s in self.inputs}
+        return {name: check(feeds[name]) for name, check in self._checks.items()}
+
+    @property
+    def backend(self) -> Backend:
+        """The backend instance that runs this model (e.g. to reach its onnxruntime session)."""
+        return self._backend
 
     def describe(self) -> dict:
         return {"model": self.info.model or self.source, "task": self.info.task, "precision": self.precision,

@@ -162,3 +162,21 @@ def validation_inputs(payload: dict) -> np.ndarray:
     record = payload["preprocessing"]
     ink, _ = dataset.part("test")
     return ((ink - record["mean"][0]) / record["std"][0]).astype(np.float32)
+
+
+def write_samples(payload: dict, folder: Path, scale: int = 4) -> list[Path]:
+    """One test-split digit per class as a dark-on-light PNG (how a scanned digit looks), for the demo."""
+    from PIL import Image
+
+    dataset = data.load_digits_data(seed=payload["data"]["seed"])
+    ink, labels = dataset.part("test")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for digit in range(10):
+        index = int(np.flatnonzero(labels == digit)[0])
+        pixels = np.round(255 * (1.0 - ink[index, 0])).astype(np.uint8)
+        image = Image.fromarray(pixels).resize((8 * scale, 8 * scale), Image.Resampling.NEAREST)
+        with atomic.atomic_path(folder / f"digit_{digit}.png") as tmp:
+            image.save(tmp, format="PNG")
+        written.append(folder / f"digit_{digit}.png")
+    return written

@@ -78,7 +78,7 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     x_train, y_train = torch.from_numpy(train[0]), torch.from_numpy(train[1])
     best_score, best_epoch, best_state, history = None, -1, None, []
-    bar = tqdm(range(config.epochs), desc="train", unit="epoch", disable=not config.progress, leave=False)
+    bar = tqdm(range(config.epochs), desc="train", unit="epoch", disable=not config.progress, leave=False, mininterval=0.5)
     for epoch in bar:
         model.train()
         order = torch.randperm(len(x_train), generator=generator)

@@ -1,0 +1,125 @@
+"""What the benchmark times: eager PyTorch on the same weights, every runtime target and precision, and a
+bare onnxruntime session (to measure the runtime's own overhead).
+
+A Candidate loads lazily (so that load plus first call can be timed as cold start) and then binds an input
+batch, returning the call to time and a function that fetches its output as a numpy array.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+Bound = tuple[Callable[[], object], Callable[[], np.ndarray]]  # (timed call, output fetch)
+
+
+@dataclass
+class Candidate:
+    name: str  # "pytorch-eager", "visionrt", "onnxruntime-bare"
+    backend: str  # what executes: "pytorch", "onnxruntime:cpu", ...
+    device: str  # "cpu" or "cuda"
+    precision: str  # "fp32", "fp16", "autocast-fp16"
+    timing: str  # "host" (numpy in and out, perf_counter) or "cuda-events" (device-resident tensors)
+    load: Callable[[], Callable[[np.ndarray], Bound]]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.backend} {self.precision} [{self.timing}]"
+
+
+def eager_candidates(weights: Path, devices: list[str], compile_model: bool) -> list[Candidate]:
+    """Eager PyTorch rows: FP32 everywhere; on CUDA also .half(), autocast and (optionally) torch.compile."""
+    found = []
+    for device in devices:
+        variants = [("fp32", None)] if device == "cpu" else [("fp32", None), ("fp16", "half"), ("autocast-fp16", "autocast")]
+        if compile_model:
+            variants.append(("fp32-compiled", "compile"))
+        timings = ["host"] if device == "cpu" else ["host", "cuda-events"]
+        for precision, mode in variants:
+            for timing in timings:
+                found.append(Candidate("pytorch-eager", "pytorch", device, precision, timing,
+                                       _eager_loader(weights, device, mode, timing == "host")))
+    return found
+
+
+def _eager_loader(weights: Path, device: str, mode: str | None, host_io: bool):
+    def load():
+        import torch
+
+        from visionrt.train import checkpoint
+
+        model = checkpoint.build_model(checkpoint.load(weights)).to(device)
+        dtype = torch.float16 if mode == "half" else torch.float32
+        model = model.to(dtype)
+        if mode == "compile":
+            model = torch.compile(model)
+
+        def forward(x):
+            with torch.inference_mode(), torch.autocast(device, dtype=torch.float16, enabled=mode == "autocast"):
+                return model(x)
+
+        def bind(batch: np.ndarray) -> Bound:
+            def to_device():
+                return torch.from_numpy(batch).to(device, dtype)
+
+            def fetch():
+                out = forward(to_device())
+                return out.float().cpu().numpy()
+
+            if host_io:  # numpy in, numpy out: copies and synchronization are part of the time
+                return fetch, fetch
+            resident = to_device()
+            return (lambda: forward(resident)), fetch
+
+        return bind
+
+    return load
+
+
+def runtime_candidates(model_dir: Path, devices: list[str]) -> list[Candidate]:
+    """One row per available runtime target (on the requested devices) and per precision in the artifact."""
+    from visionrt import runtime
+    from visionrt.runtime import source
+
+    precisions = source.resolve(model_dir).precisions()
+    found = []
+    for target in runtime.available_backends():
+        if not target.available or ("cuda" if target.on_gpu else "cpu") not in devices:
+            continue
+        for precision in precisions:
+            found.append(Candidate("visionrt", target.name, "cuda" if target.on_gpu else "cpu", precision, "host",
+                                   _runtime_loader(model_dir, target.name, precision)))
+    return found
+
+
+def _runtime_loader(model_dir: Path, backend: str, precision: str):
+    def load():
+        from visionrt import runtime
+
+        model = runtime.load(model_dir, backend=backend, precision=precision)
+
+        def bind(batch: np.ndarray) -> Bound:
+            call = lambda: model.run(batch)  # noqa: E731
+            return call, call
+
+        return bind
+
+    return load
+
+
+def bare_session_candidate(onnx_path: Path, input_name: str) -> Candidate:
+    """A plain onnxruntime CPU session with no visionrt code in the loop: the overhead reference."""
+
+    def load():
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+
+        def bind(batch: np.ndarray) -> Bound:
+            call = lambda: session.run(None, {input_name: batch})[0]  # noqa: E731
+            return call, call
+
+        return bind
+
+    return Candidate("onnxruntime-bare", "onnxruntime:cpu", "cpu", "fp32", "host", load)

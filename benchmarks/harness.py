@@ -1,0 +1,180 @@
+"""``visionrt bench``: time eager PyTorch against every available runtime backend and precision.
+
+All rows come from one run on one machine, so ratios between them are meaningful; absolute figures are
+for that machine only (the environment fingerprint says which).
+"""
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from visionrt import model_zoo
+from visionrt.benchmarks import candidates as cands
+from visionrt.benchmarks import environment, report, timing
+from visionrt.errors import UserInputError
+from visionrt.extras import require
+
+# The bars the digits issue sets (benchmark figures, never timed tests).
+MIN_SPEEDUP_BATCH1 = 3.0
+MAX_OVERHEAD_PCT = 10.0
+OVERHEAD_BLOCKS = 5
+
+
+@dataclass
+class BenchConfig:
+    model: str = "digits"
+    batches: tuple[int, ...] = (1, 8, 64)
+    warmup: int = 50
+    iters: int = 500
+    device: str = "auto"  # "cpu", "cuda", or "auto" (CPU always, CUDA too where torch sees a GPU)
+    out: Path = Path("bench-out")
+    compile: bool = False  # also time torch.compile (slow to warm up)
+    progress: bool = True
+    repository: Path = field(default_factory=model_zoo.repository_path)
+
+
+def devices_for(config: BenchConfig, torch) -> list[str]:
+    has_cuda = torch.cuda.is_available()
+    if config.device == "cuda" and not has_cuda:
+        raise UserInputError("--device cuda was requested but torch sees no CUDA GPU here")
+    if config.device not in ("auto", "cpu", "cuda"):
+        raise UserInputError(f"--device must be auto, cpu or cuda, got '{config.device}'")
+    return ["cpu"] + (["cuda"] if has_cuda and config.device != "cpu" else [])
+
+
+def inputs_for(config: BenchConfig) -> tuple[Path, np.ndarray]:
+    from visionrt.train import checkpoint
+
+    spec = model_zoo.get(config.model)
+    weights = Path(config.repository) / config.model / "weights.pt"
+    real = model_zoo.resolve(spec.validation_data)(checkpoint.load(weights))
+    return weights, real
+
+
+def batch_of(real: np.ndarray, size: int) -> np.ndarray:
+    reps = -(-size // len(real))
+    return np.ascontiguousarray(np.concatenate([real] * reps)[:size])
+
+
+def run(config: BenchConfig) -> dict:
+    torch = require("torch", "train")
+    tqdm = require("tqdm", "train").tqdm
+    if not config.batches or min(config.batches) < 1 or config.iters < 1 or config.warmup < 0:
+        raise UserInputError(f"batches must be positive and iters >= 1, got {config.batches}, {config.iters}")
+    devices = devices_for(config, torch)
+    weights, real = inputs_for(config)
+    model_dir = Path(config.repository) / config.model
+    spec = model_zoo.get(config.model)
+    from visionrt.runtime import source
+
+    rows_to_time = (cands.eager_candidates(weights, devices, config.compile)
+                    + cands.runtime_candidates(model_dir, devices)
+                    + [cands.bare_session_candidate(source.resolve(model_dir).files["fp32"], spec.input_name)])
+    references = reference_outputs(weights, real, config.batches)
+    rows, cold = [], []
+    bar = tqdm(total=len(rows_to_time) * len(config.batches), desc=f"bench {config.model}", unit="row",
+               disable=not config.progress)
+    for candidate in rows_to_time:
+        started = time.perf_counter()
+        bind = candidate.load()
+        call, fetch = bind(batch_of(real, 1))
+        fetch()
+        if candidate.device == "cuda":
+            torch.cuda.synchronize()
+        cold.append({**_identity(candidate), "load_and_first_call_ms": (time.perf_counter() - started) * 1e3})
+        for batch in config.batches:
+            bar.set_postfix_str(f"{candidate.label} batch {batch}")
+            rows.append(time_row(candidate, bind, batch_of(real, batch), references[batch], config, torch))
+            bar.update()
+    bar.close()
+    add_speedups(rows)
+    overhead = paired_overhead(model_dir, real, config)
+    result = {"model": config.model, "config": _config_dict(config), "environment": environment.fingerprint(),
+              "rows": rows, "cold_start": cold, "overhead": overhead, "bars": bars(rows, overhead)}
+    report.write_all(result, Path(config.out))
+    return result
+
+
+def reference_outputs(weights: Path, real: np.ndarray, batches) -> dict[int, np.ndarray]:
+    """Eager PyTorch FP32 on the CPU: the reference every row's max abs error is measured against."""
+    import torch
+
+    from visionrt.train import checkpoint
+
+    model = checkpoint.build_model(checkpoint.load(weights))
+    with torch.inference_mode():
+        return {b: model(torch.from_numpy(batch_of(real, b))).numpy() for b in batches}
+
+
+def time_row(candidate, bind, batch: np.ndarray, reference: np.ndarray, config: BenchConfig, torch) -> dict:
+    call, fetch = bind(batch)
+    if candidate.timing == "cuda-events":
+        samples = timing.time_cuda(call, config.warmup, config.iters, torch)
+    else:
+        samples = timing.time_host(call, config.warmup, config.iters)
+    error = float(np.abs(fetch().astype(np.float64) - reference).max())
+    return {**_identity(candidate), "batch": len(batch), **timing.summarize(samples, len(batch)),
+            "max_abs_error_vs_eager_fp32": error, "samples_ns": samples.tolist()}
+
+
+def _identity(candidate) -> dict:
+    return {"name": candidate.name, "backend": candidate.backend, "device": candidate.device,
+            "precision": candidate.precision, "timing": candidate.timing}
+
+
+def add_speedups(rows: list[dict]) -> None:
+    """Speedup = p50 of eager PyTorch FP32 on the same device, batch and timing mode / this row's p50."""
+    baseline = {(r["device"], r["batch"], r["timing"]): r["p50_ms"] for r in rows
+                if r["name"] == "pytorch-eager" and r["precision"] == "fp32"}
+    for row in rows:
+        base = baseline.get((row["device"], row["batch"], row["timing"]))
+        row["speedup_vs_eager_fp32"] = base / row["p50_ms"] if base else None
+
+
+def paired_overhead(model_dir: Path, real: np.ndarray, config: BenchConfig) -> dict:
+    """The runtime's overhead over a bare onnxruntime session (CPU, FP32, batch 1), timed interleaved.
+
+    Both calls go through the very same InferenceSession, so the difference is visionrt's own Python
+    (input validation and dispatch) and nothing else.
+    """
+    from visionrt import runtime
+
+    model = runtime.load(model_dir, backend="onnxruntime:cpu", precision="fp32")
+    session, name, batch = model.backend.session, model.inputs[0].name, batch_of(real, 1)
+    blocks = []
+    for _ in range(OVERHEAD_BLOCKS):
+        ours, bare = timing.time_paired(lambda: model.run(batch), lambda: session.run(None, {name: batch})[0],
+                                        config.warmup, max(config.iters, 1000))
+        blocks.append((float(np.median(ours)) / 1e6, float(np.median(bare)) / 1e6))
+    ratios = [ours / bare for ours, bare in blocks]
+    middle = blocks[int(np.argsort(ratios)[len(ratios) // 2])]
+    return {"batch": 1, "iters": OVERHEAD_BLOCKS * max(config.iters, 1000), "runtime_p50_ms": middle[0],
+            "bare_p50_ms": middle[1], "overhead_pct": (middle[0] / middle[1] - 1.0) * 100.0,
+            "block_overheads_pct": [round((r - 1.0) * 100.0, 2) for r in ratios],
+            "method": f"model.run() and session.run() on the same session, alternated in one loop, "
+                      f"{OVERHEAD_BLOCKS} blocks; the block with the median ratio of medians"}
+
+
+def bars(rows: list[dict], overhead: dict | None) -> dict:
+    """The issue's two CPU bars at batch 1, from p50 latencies of this run."""
+    def find(name, batch=1):
+        return next((r for r in rows if r["name"] == name and r["device"] == "cpu" and r["precision"] == "fp32"
+                     and r["batch"] == batch and r["backend"] in ("pytorch", "onnxruntime:cpu")), None)
+
+    eager, runtime_row = find("pytorch-eager"), find("visionrt")
+    if not (eager and runtime_row and overhead):
+        return {}
+    speedup = eager["p50_ms"] / runtime_row["p50_ms"]
+    overhead = overhead["overhead_pct"]
+    return {
+        "speedup_vs_eager_cpu_batch1": {"value": speedup, "bar": f">= {MIN_SPEEDUP_BATCH1}x",
+                                        "met": speedup >= MIN_SPEEDUP_BATCH1},
+        "overhead_vs_bare_onnxruntime_batch1_pct": {"value": overhead, "bar": f"<= {MAX_OVERHEAD_PCT}%",
+                                                    "met": overhead <= MAX_OVERHEAD_PCT},
+    }
+
+
+def _config_dict(config: BenchConfig) -> dict:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}

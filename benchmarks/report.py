@@ -1,0 +1,102 @@
+"""Benchmark reports: JSON with raw samples, a Markdown table, and a PNG plot, written atomically."""
+
+import json
+from pathlib import Path
+
+from visionrt import atomic
+
+COLUMNS = ("name", "backend", "device", "precision", "timing", "batch", "mean_ms", "p50_ms", "p90_ms", "p99_ms",
+           "min_ms", "throughput_ips", "speedup_vs_eager_fp32", "max_abs_error_vs_eager_fp32")
+HEADERS = ("runner", "backend", "device", "precision", "timing", "batch", "mean ms", "p50 ms", "p90 ms", "p99 ms",
+           "min ms", "images/s", "speedup", "max abs err")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2e}" if 0 < abs(value) < 1e-3 else f"{value:.4g}"
+    return str(value)
+
+
+def markdown_table(rows: list[dict], columns=COLUMNS, headers=HEADERS) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def environment_lines(env: dict) -> list[str]:
+    lines = [f"- CPU: {env['cpu']} ({env['cpu_count']} logical cores); torch threads: {env.get('torch_threads')}",
+             f"- python {env['python']}, numpy {env['numpy']}, onnxruntime {env['onnxruntime']} "
+             f"({', '.join(env['onnxruntime_providers'])}), torch {env.get('torch')}, visionrt {env['visionrt']}"]
+    cuda = env.get("cuda")
+    if cuda:
+        lines.append(f"- GPU: {cuda['gpu']} (sm {cuda['compute_capability']}, {cuda['memory_gib']} GiB), "
+                     f"CUDA {cuda['torch_cuda']}, cuDNN {cuda['cudnn']}, driver: {cuda['driver']}")
+    else:
+        lines.append("- GPU: none visible to torch")
+    return lines
+
+
+def markdown(result: dict) -> str:
+    config = result["config"]
+    parts = [f"# Benchmark: {result['model']}", "",
+             f"Batches {config['batches']}, {config['warmup']} warm-up and {config['iters']} timed iterations per row. "
+             "Speedup is eager PyTorch FP32's p50 on the same device, batch and timing mode divided by the row's p50. "
+             "`host` timing: numpy in, numpy out, `perf_counter_ns` (copies and synchronization included); "
+             "`cuda-events`: device-resident tensors timed with CUDA events. "
+             "Max abs error is against eager PyTorch FP32 on the CPU, on real test images.", "",
+             "## Environment", *environment_lines(result["environment"]), "",
+             "## Latency", markdown_table(result["rows"]), "",
+             "## Cold start (load and first call, batch 1)",
+             markdown_table(result["cold_start"], ("name", "backend", "device", "precision", "timing", "load_and_first_call_ms"),
+                            ("runner", "backend", "device", "precision", "timing", "ms")), ""]
+    if result.get("overhead"):
+        o = result["overhead"]
+        parts += ["## Runtime overhead over a bare onnxruntime session",
+                  f"p50 {o['runtime_p50_ms'] * 1e3:.1f} us (visionrt) vs {o['bare_p50_ms'] * 1e3:.1f} us (bare session) "
+                  f"at batch 1 over {o['iters']} paired calls: {o['overhead_pct']:+.1f}% ({o['method']}; "
+                  f"per block: {o['block_overheads_pct']}).", ""]
+    if result.get("bars"):
+        parts += ["## Bars", *[f"- {name}: {bar['value']:.3g} (bar {bar['bar']}): {'met' if bar['met'] else 'NOT met'}"
+                               for name, bar in result["bars"].items()], ""]
+    return "\n".join(parts)
+
+
+def plot(result: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series: dict[str, list[dict]] = {}
+    for row in result["rows"]:
+        label = f"{row['name']} {row['backend']} {row['precision']} [{row['timing']}]"
+        series.setdefault(label, []).append(row)
+    figure, (latency, throughput) = plt.subplots(1, 2, figsize=(13, 5), dpi=110)
+    for label, rows in series.items():
+        batches = [r["batch"] for r in rows]
+        style = "--" if rows[0]["name"] == "pytorch-eager" else "-"
+        latency.plot(batches, [r["p50_ms"] for r in rows], style, marker="o", label=label)
+        throughput.plot(batches, [r["throughput_ips"] for r in rows], style, marker="o", label=label)
+    latency.set(xscale="log", yscale="log", xlabel="batch", ylabel="p50 latency (ms)",
+                title=f"{result['model']}: latency (lower is better)")
+    throughput.set(xscale="log", yscale="log", xlabel="batch", ylabel="images / s",
+                   title="throughput (higher is better)")
+    latency.legend(fontsize=7)
+    figure.tight_layout()
+    with atomic.atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png")
+    plt.close(figure)
+    return path
+
+
+def write_all(result: dict, folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"bench_{result['model']}"
+    paths = {
+        "json": atomic.write_text(folder / f"{stem}.json", json.dumps(result, indent=1)),
+        "markdown": atomic.write_text(folder / f"{stem}.md", markdown(result)),
+        "plot": plot(result, folder / f"{stem}.png"),
+    }
+    return paths

@@ -1,0 +1,194 @@
+"""The ``visionrt`` command: train, export, run, bench and zoo, each with its own --help."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from visionrt.errors import VisionRTError
+
+
+def _model_names() -> list[str]:
+    from visionrt import model_zoo
+
+    return model_zoo.names()
+
+
+def add_train(sub) -> None:
+    parser = sub.add_parser("train", help="train a zoo model on its bundled data",
+                            description="Train a zoo model. Writes runs/<model>-<time>-seed<N>/ with best.pt, "
+                                        "training.json, a confusion matrix (text and PNG) and a loss curve.")
+    parser.add_argument("model", choices=_model_names())
+    parser.add_argument("--seed", type=int, default=0, help="seeds split, init, batches, augmentation (default 0)")
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), help="default from the registry (adam)")
+    parser.add_argument("--lr", type=float, help="learning rate (default from the registry)")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--width", type=int, help="channels of the first conv layer")
+    parser.add_argument("--epochs", type=int, help="maximum epochs; early stopping usually ends sooner")
+    parser.add_argument("--patience", type=int, help="epochs without validation improvement before stopping")
+    parser.add_argument("--search", choices=("random", "grid"), help="hyperparameter search, ranked on validation")
+    parser.add_argument("--trials", type=int, help="number of search trials (default 8)")
+    parser.add_argument("--runs-dir", type=Path, help="where run folders go (default runs/)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=cmd_train)
+
+
+def cmd_train(args) -> int:
+    from visionrt import model_zoo
+
+    spec = model_zoo.get(args.model)
+    config = model_zoo.resolve(spec.train_config).from_spec(
+        seed=args.seed, optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size, width=args.width,
+        epochs=args.epochs, patience=args.patience, search=args.search, trials=args.trials,
+        runs_dir=args.runs_dir, progress=False if args.no_progress else None)
+    run_dir = model_zoo.resolve(spec.trainer)(config)
+    print(f"checkpoint: {run_dir / 'best.pt'}")
+    return 0
+
+
+def add_export(sub) -> None:
+    parser = sub.add_parser("export", help="export a checkpoint to validated FP32 and FP16 ONNX in the zoo",
+                            description="Export to ONNX (dynamic batch, metadata), convert to FP16, check both "
+                                        "against PyTorch, and only then install them into the model repository.")
+    parser.add_argument("model", choices=_model_names())
+    parser.add_argument("--checkpoint", type=Path, help="default: the newest runs/<model>-*/best.pt")
+    parser.add_argument("--repository", type=Path, help="model repository (default: the shipped zoo)")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
+    parser.set_defaults(handler=cmd_export)
+
+
+def newest_checkpoint(runs_dir: Path, model: str) -> Path:
+    found = sorted(runs_dir.glob(f"{model}-*/best.pt"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise VisionRTError(f"no checkpoint under {runs_dir}/{model}-*/; run `visionrt train {model}` first "
+                            "or pass --checkpoint")
+    return found[-1]
+
+
+def cmd_export(args) -> int:
+    from visionrt.export import ExportOptions, export_checkpoint
+
+    checkpoint = args.checkpoint or newest_checkpoint(args.runs_dir, args.model)
+    options = ExportOptions(repository=args.repository) if args.repository else ExportOptions()
+    report = export_checkpoint(checkpoint, options)
+    print_export_report(report, options.repository)
+    return 0
+
+
+def print_export_report(report: dict, repository: Path) -> None:
+    print(f"exported {report['model']} from {report.get('source_weights_sha256', '')[:12]} into {repository / report['model']}")
+    for check, result in report["parity"].items():
+        for name, figures in result["sets"].items():
+            agreement = f", top-1 agreement {figures['top1_agreement']:.4f}" if "top1_agreement" in figures else ""
+            print(f"  {check:16s} {name:16s} max abs error {figures['max_abs_error']:.2e}{agreement}")
+
+
+def add_run(sub) -> None:
+    parser = sub.add_parser("run", help="run a model on images with the torch-free runtime",
+                            description="Classify image files (any size or color mode) with the runtime.")
+    parser.add_argument("model", help="zoo name, model folder or .onnx file")
+    parser.add_argument("inputs", nargs="+", type=Path, help="image files")
+    parser.add_argument("--backend", default="auto", help="auto, onnxruntime, or backend:device (default auto)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16"))
+    parser.add_argument("--top-k", type=int, default=1)
+    parser.add_argument("-o", "--output", type=Path, help="also write results.json into this folder")
+    parser.set_defaults(handler=cmd_run)
+
+
+def cmd_run(args) -> int:
+    from visionrt import atomic, runtime
+
+    model = runtime.load(str(args.model), backend=args.backend, precision=args.precision)
+    print(f"{model!r}")
+    for reason in model.reasons:
+        print(f"  {reason}")
+    if not hasattr(model, "classify"):
+        raise VisionRTError(f"{args.model} has no task API the CLI knows (task: {model.info.task})")
+    predictions = model.classify([str(p) for p in args.inputs], top_k=args.top_k)
+    results = []
+    for path, prediction in zip(args.inputs, predictions):
+        others = ", ".join(f"{label} {p:.3f}" for label, p in prediction.top_k[1:])
+        print(f"{path}: {prediction.label} ({prediction.probability:.4f})" + (f"  [{others}]" if others else ""))
+        results.append({"input": str(path), "label": prediction.label, "probability": prediction.probability,
+                        "top_k": prediction.top_k})
+    if args.output:
+        atomic.write_text(args.output / "results.json", json.dumps(
+            {"model": model.describe(), "results": results}, indent=1))
+        print(f"wrote {args.output / 'results.json'}")
+    return 0
+
+
+def add_bench(sub) -> None:
+    parser = sub.add_parser("bench", help="time eager PyTorch against every available runtime backend",
+                            description="Batch sweep with warm-up; writes JSON (raw samples), Markdown and a PNG "
+                                        "plot into --out and prints the table.")
+    parser.add_argument("model", choices=_model_names())
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--iters", type=int, default=500, help="timed iterations per row (default 500)")
+    parser.add_argument("--warmup", type=int, default=50, help="untimed iterations per row (default 50)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile (slow to warm up)")
+    parser.add_argument("--out", type=Path, default=Path("bench-out"))
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(handler=cmd_bench)
+
+
+def cmd_bench(args) -> int:
+    from visionrt.benchmarks import harness, report
+
+    config = harness.BenchConfig(model=args.model, batches=tuple(args.batches), iters=args.iters,
+                                 warmup=args.warmup, device=args.device, out=args.out, compile=args.compile,
+                                 progress=not args.no_progress)
+    result = harness.run(config)
+    print(report.markdown(result))
+    print(f"wrote {args.out}/bench_{args.model}.{{json,md,png}}")
+    return 0
+
+
+def add_zoo(sub) -> None:
+    parser = sub.add_parser("zoo", help="list the zoo (default) or rebuild a model from scratch",
+                            description="`visionrt zoo` lists models with metrics read from their artifacts; "
+                                        "`visionrt zoo rebuild MODEL` retrains (seeded) and re-exports it.")
+    zoo_sub = parser.add_subparsers(dest="zoo_command")
+    zoo_sub.add_parser("list", help="models, metrics and parity from the artifacts, and this machine's backends")
+    rebuild = zoo_sub.add_parser("rebuild", help="train with registry defaults, export, write samples")
+    rebuild.add_argument("model", choices=_model_names())
+    rebuild.add_argument("--seed", type=int, default=0)
+    rebuild.add_argument("--runs-dir", type=Path, default=Path("runs"))
+    parser.set_defaults(handler=cmd_zoo)
+
+
+def cmd_zoo(args) -> int:
+    from visionrt.model_zoo import listing
+
+    if args.zoo_command == "rebuild":
+        report = listing.rebuild(args.model, args.seed, args.runs_dir)
+        print_export_report(report, listing.model_zoo.repository_path())
+    else:
+        print(listing.table())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import visionrt
+
+    parser = argparse.ArgumentParser(prog="visionrt", description="Vision models from PyTorch to fast, verified "
+                                     "ONNX artifacts and a torch-free runtime.")
+    parser.add_argument("--version", action="version", version=f"visionrt {visionrt.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (add_train, add_export, add_run, add_bench, add_zoo):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except VisionRTError as exc:
+        print(f"visionrt {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

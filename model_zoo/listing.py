@@ -1,0 +1,68 @@
+"""`visionrt zoo`: what the zoo holds, read from the artifacts themselves, and how to rebuild it."""
+
+from pathlib import Path
+
+from visionrt import model_zoo
+
+
+def describe_artifacts() -> list[dict]:
+    """One entry per registered model: its metrics and parity as the FP32/FP16 ONNX metadata records them."""
+    from visionrt import runtime
+
+    found = []
+    for name in model_zoo.names():
+        spec = model_zoo.get(name)
+        entry = {"model": name, "task": spec.task, "summary": spec.summary, "installed": False}
+        folder = model_zoo.model_dir(name)
+        if folder.is_dir():
+            fp32 = runtime.load(folder, backend="onnxruntime:cpu", precision="fp32")
+            fp16 = runtime.load(folder, backend="onnxruntime:cpu", precision="fp16")
+            entry.update(installed=True, metrics=fp32.info.raw.get("metrics", {}),
+                         parity_fp32=fp32.info.raw.get("parity", {}), parity_fp16=fp16.info.raw.get("parity", {}),
+                         exported_at=fp32.info.raw.get("exported_at"))
+        found.append(entry)
+    return found
+
+
+def _worst(parity: dict, key: str, figure: str, reduce=max):
+    sets = next(iter(parity.values()), {}).get("sets", {})
+    values = [figures[figure] for figures in sets.values() if figure in figures]
+    return reduce(values) if values else None
+
+
+def table() -> str:
+    from visionrt import runtime
+
+    lines = [f"model repository: {model_zoo.repository_path()}", "",
+             "| model | task | test accuracy | FP32 vs PyTorch max abs err | FP16 vs FP32 top-1 agreement | exported |",
+             "|---|---|---|---|---|---|"]
+    for entry in describe_artifacts():
+        if not entry["installed"]:
+            lines.append(f"| {entry['model']} | {entry['task']} | not installed | | | |")
+            continue
+        accuracy = entry["metrics"].get("accuracy")
+        fp32_err = _worst(entry["parity_fp32"], "vs_pytorch", "max_abs_error")
+        agreement = _worst(entry["parity_fp16"], "vs_fp32_onnx", "top1_agreement", min)
+        lines.append(f"| {entry['model']} | {entry['task']} | {accuracy:.4f} | {fp32_err:.2e} | "
+                     f"{agreement:.4f} | {entry['exported_at']} |")
+    lines += ["", "backends on this machine:"]
+    lines += [f"  {'yes' if t.available else 'no '}  {t.name:22s} {t.reason}" for t in runtime.available_backends()]
+    return "\n".join(lines)
+
+
+def rebuild(name: str, seed: int, runs_dir: Path) -> dict:
+    """Retrain ``name`` with its registry defaults and ``seed``, export it into the zoo, refresh samples."""
+    import shutil
+
+    from visionrt.export import export_checkpoint
+    from visionrt.train import checkpoint
+
+    spec = model_zoo.get(name)
+    config = model_zoo.resolve(spec.train_config).from_spec(seed=seed, runs_dir=runs_dir)
+    run_dir = model_zoo.resolve(spec.trainer)(config)
+    report = export_checkpoint(run_dir / "best.pt")
+    for picture in ("confusion_matrix.png", "loss_curve.png", "training.json"):
+        if (run_dir / picture).is_file():
+            shutil.copyfile(run_dir / picture, model_zoo.model_dir(name) / picture)
+    model_zoo.resolve(spec.samples)(checkpoint.load(run_dir / "best.pt"), model_zoo.samples_dir(name))
+    return report
