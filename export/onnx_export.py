@@ -27,7 +27,7 @@ def export_onnx(model, input_name: str, output_names: tuple[str, ...], example, 
         program = torch.onnx.export(
             model.eval(), (example,), None, dynamo=True, opset_version=OPSET, external_data=False,
             input_names=[input_name], output_names=list(output_names),
-            dynamic_shapes={input_name: dims}, verbose=False,
+            dynamic_shapes=(dims,), verbose=False,  # positional: independent of forward()'s argument name
         )
     program.save(str(path))
     return Path(path)

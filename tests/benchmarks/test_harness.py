@@ -1,0 +1,65 @@
+"""A short benchmark run: every row and report file the issue asks for."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from visionrt.benchmarks import harness
+from visionrt.errors import UserInputError
+
+ROW_KEYS = {"name", "backend", "device", "precision", "timing", "batch", "mean_ms", "p50_ms", "p90_ms", "p99_ms",
+            "min_ms", "throughput_ips", "speedup_vs_eager_fp32", "max_abs_error_vs_eager_fp32", "samples_ns"}
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    pytest.importorskip("torch")
+    out = tmp_path_factory.mktemp("bench")
+    config = harness.BenchConfig(batches=(1, 4), warmup=2, iters=20, device="cpu", out=out, progress=False)
+    return harness.run(config), out
+
+
+def test_rows_cover_eager_runtime_precisions_and_the_bare_session(result):
+    rows, _ = result
+    kinds = {(r["name"], r["backend"], r["precision"]) for r in rows["rows"]}
+    assert {("pytorch-eager", "pytorch", "fp32"), ("visionrt", "onnxruntime:cpu", "fp32"),
+            ("visionrt", "onnxruntime:cpu", "fp16"), ("onnxruntime-bare", "onnxruntime:cpu", "fp32")} <= kinds
+    for row in rows["rows"]:
+        assert ROW_KEYS <= set(row) and len(row["samples_ns"]) == 20
+        assert row["min_ms"] <= row["p50_ms"] <= row["p90_ms"] <= row["p99_ms"]
+
+
+def test_eager_fp32_is_the_unit_of_speedup_and_error(result):
+    rows, _ = result
+    for row in rows["rows"]:
+        if row["name"] == "pytorch-eager" and row["precision"] == "fp32":
+            assert row["speedup_vs_eager_fp32"] == 1.0 and row["max_abs_error_vs_eager_fp32"] == 0.0
+        if row["name"] == "visionrt" and row["precision"] == "fp32":
+            assert row["max_abs_error_vs_eager_fp32"] < 1e-4
+
+
+def test_report_has_cold_start_environment_overhead_and_bars(result):
+    rows, _ = result
+    assert {c["name"] for c in rows["cold_start"]} == {"pytorch-eager", "visionrt", "onnxruntime-bare"}
+    assert all(c["load_and_first_call_ms"] > 0 for c in rows["cold_start"])
+    assert rows["environment"]["onnxruntime"] and rows["environment"]["torch"]
+    assert len(rows["overhead"]["block_overheads_pct"]) == harness.OVERHEAD_BLOCKS
+    assert set(rows["bars"]) == {"speedup_vs_eager_cpu_batch1", "overhead_vs_bare_onnxruntime_batch1_pct"}
+
+
+def test_writes_json_markdown_and_png(result):
+    rows, out = result
+    on_disk = json.loads((Path(out) / "bench_digits.json").read_text())
+    assert len(on_disk["rows"]) == len(rows["rows"])
+    markdown = (Path(out) / "bench_digits.md").read_text()
+    assert "| runner | backend |" in markdown and "## Cold start" in markdown and "## Environment" in markdown
+    assert (Path(out) / "bench_digits.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cuda_on_a_machine_without_one_is_refused(tmp_path):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(UserInputError, match="torch sees no CUDA GPU"):
+        harness.run(harness.BenchConfig(device="cuda", out=tmp_path, progress=False))

@@ -1,0 +1,72 @@
+"""Export: ONNX files with a dynamic batch axis and metadata, FP16 variant, gates, atomic installs."""
+
+import json
+
+import numpy as np
+import pytest
+
+from visionrt.errors import ValidationFailedError
+from visionrt.export import ExportOptions, export_checkpoint, validate
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+
+def test_export_installs_a_triton_style_folder(tiny_export):
+    repository, _ = tiny_export
+    folder = repository / "digits"
+    for name in ("config.pbtxt", "weights.pt", "export_report.json", "1/model.onnx", "1/model_fp16.onnx"):
+        assert (folder / name).is_file(), name
+    assert not [p for p in repository.iterdir() if p.name.startswith(".")], "staging folder left behind"
+
+
+@pytest.mark.parametrize("name", ["model.onnx", "model_fp16.onnx"])
+def test_onnx_passes_the_full_checker_with_named_io_and_opset(tiny_export, name):
+    repository, _ = tiny_export
+    model = onnx.load(str(repository / "digits" / "1" / name))
+    onnx.checker.check_model(model, full_check=True)
+    assert [i.name for i in model.graph.input] == ["image"] and [o.name for o in model.graph.output] == ["logits"]
+    assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 17
+    first_dim = model.graph.input[0].type.tensor_type.shape.dim[0]
+    assert first_dim.dim_param and not first_dim.HasField("dim_value")
+
+
+@pytest.mark.parametrize("batch", [1, 3, 17, 130])
+def test_batch_axis_is_dynamic(tiny_export, batch):
+    repository, _ = tiny_export
+    session = ort.InferenceSession(str(repository / "digits" / "1" / "model.onnx"), providers=["CPUExecutionProvider"])
+    out = session.run(None, {"image": np.zeros((batch, 1, 8, 8), np.float32)})[0]
+    assert out.shape == (batch, 10)
+
+
+def test_fp16_variant_keeps_fp32_io_and_stores_fp16_weights(tiny_export):
+    repository, _ = tiny_export
+    model = onnx.load(str(repository / "digits" / "1" / "model_fp16.onnx"))
+    assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    weights = [t for t in model.graph.initializer if len(t.dims) > 1]
+    assert weights and all(t.data_type == onnx.TensorProto.FLOAT16 for t in weights)
+
+
+def test_metadata_and_report_carry_parity_figures(tiny_export):
+    from visionrt.export import metadata
+
+    repository, report = tiny_export
+    meta = metadata.read(onnx.load(str(repository / "digits" / "1" / "model.onnx")))
+    assert set(meta["parity"]["vs_pytorch"]["sets"]) == {"real_batch1", "real_batch64", "random_batch1", "random_batch64"}
+    assert meta["exporter"] == "torch.onnx.export(dynamo=True)"
+    on_disk = json.loads((repository / "digits" / "export_report.json").read_text())
+    assert on_disk["parity"] == json.loads(json.dumps(report["parity"]))
+    assert report["parity"]["fp32_vs_pytorch"]["sets"]["real_batch64"]["samples"] == 360
+
+
+def test_failed_gate_leaves_the_previous_artifact_untouched(tiny_run, tiny_export):
+    repository, _ = tiny_export
+    folder = repository / "digits"
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    impossible = validate.Tolerance(abs=0.0, rel=0.0, min_top1=1.0)
+    with pytest.raises(ValidationFailedError, match="(?s)FP32 ONNX vs PyTorch failed validation.*max abs error"):
+        export_checkpoint(tiny_run / "best.pt", ExportOptions(repository=repository, fp32_tolerance=impossible))
+    after = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert after == before
+    assert not [p for p in repository.iterdir() if p.name.startswith(".")]
