@@ -45,7 +45,9 @@ def markdown(result: dict) -> str:
              "Speedup is eager PyTorch FP32's p50 on the same device, batch and timing mode divided by the row's p50. "
              "`host` timing: numpy in, numpy out, `perf_counter_ns` (copies and synchronization included); "
              "`cuda-events`: device-resident tensors timed with CUDA events. "
-             "Max abs error is against eager PyTorch FP32 on the CPU, on real test images.", "",
+             "Max abs error is against eager PyTorch FP32 on the CPU, on real test images. "
+             "Rows are timed one after another, so differences of a few percent between rows are within machine "
+             "noise; the runtime's overhead over a bare session is measured separately, interleaved, below.", "",
              "## Environment", *environment_lines(result["environment"]), "",
              "## Latency", markdown_table(result["rows"]), "",
              "## Cold start (load and first call, batch 1)",
