@@ -54,11 +54,13 @@ def markdown(result: dict) -> str:
              markdown_table(result["cold_start"], ("name", "backend", "device", "precision", "timing", "load_and_first_call_ms"),
                             ("runner", "backend", "device", "precision", "timing", "ms")), ""]
     if result.get("overhead"):
-        o = result["overhead"]
-        parts += ["## Runtime overhead over a bare onnxruntime session",
-                  f"p50 {o['runtime_p50_ms'] * 1e3:.1f} us (visionrt) vs {o['bare_p50_ms'] * 1e3:.1f} us (bare session) "
-                  f"at batch 1 over {o['iters']} paired calls: {o['overhead_pct']:+.1f}% ({o['method']}; "
-                  f"per block: {o['block_overheads_pct']}).", ""]
+        overhead = result["overhead"]
+        parts += ["## Runtime overhead over a bare onnxruntime session", overhead["method"] + ".", "",
+                  markdown_table([{**o, "runtime_us": o["runtime_p50_ms"] * 1e3, "bare_us": o["bare_p50_ms"] * 1e3,
+                                   "blocks": ", ".join(f"{b:+.1f}" for b in o["block_overheads_pct"])}
+                                  for o in overhead["by_batch"]],
+                                 ("batch", "runtime_us", "bare_us", "overhead_pct", "blocks"),
+                                 ("batch", "visionrt p50 us", "bare session p50 us", "overhead %", "per block %")), ""]
     if result.get("bars"):
         parts += ["## Bars", *[f"- {name}: {bar['value']:.3g} (bar {bar['bar']}): {'met' if bar['met'] else 'NOT met'}"
                                for name, bar in result["bars"].items()], ""]

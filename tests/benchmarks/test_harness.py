@@ -44,7 +44,8 @@ def test_report_has_cold_start_environment_overhead_and_bars(result):
     assert {c["name"] for c in rows["cold_start"]} == {"pytorch-eager", "visionrt", "onnxruntime-bare"}
     assert all(c["load_and_first_call_ms"] > 0 for c in rows["cold_start"])
     assert rows["environment"]["onnxruntime"] and rows["environment"]["torch"]
-    assert len(rows["overhead"]["block_overheads_pct"]) == harness.OVERHEAD_BLOCKS
+    assert [o["batch"] for o in rows["overhead"]["by_batch"]] == [1, 4]
+    assert all(len(o["block_overheads_pct"]) == harness.OVERHEAD_BLOCKS for o in rows["overhead"]["by_batch"])
     assert set(rows["bars"]) == {"speedup_vs_eager_cpu_batch1", "overhead_vs_bare_onnxruntime_batch1_pct"}
 
 
@@ -53,7 +54,8 @@ def test_writes_json_markdown_and_png(result):
     on_disk = json.loads((Path(out) / "bench_digits.json").read_text())
     assert len(on_disk["rows"]) == len(rows["rows"])
     markdown = (Path(out) / "bench_digits.md").read_text()
-    assert "| runner | backend |" in markdown and "## Cold start" in markdown and "## Environment" in markdown
+    for heading in ("| runner | backend |", "## Cold start", "## Environment", "## Runtime overhead", "## Bars"):
+        assert heading in markdown
     assert (Path(out) / "bench_digits.png").read_bytes()[:4] == b"\x89PNG"
 
 
