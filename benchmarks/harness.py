@@ -31,6 +31,7 @@ class BenchConfig:
     device: str = "auto"  # "cpu", "cuda", or "auto" (CPU always, CUDA too where torch sees a GPU)
     out: Path = Path("bench-out")
     compile: bool = False  # also time torch.compile (slow to warm up)
+    widths: tuple[int, ...] | None = None  # width sweep at batch 1 (dynamic-width models); None: the spec's
     progress: bool = True
     repository: Path = field(default_factory=model_zoo.repository_path)
 
@@ -45,17 +46,32 @@ def devices_for(config: BenchConfig, torch) -> list[str]:
 
 
 def inputs_for(config: BenchConfig) -> tuple[Path, np.ndarray]:
+    """The shipped weights and real held-out network inputs (the first set where a model has several)."""
     from visionrt.train import checkpoint
 
     spec = model_zoo.get(config.model)
     weights = Path(config.repository) / config.model / "weights.pt"
     real = model_zoo.resolve(spec.validation_data)(checkpoint.load(weights))
-    return weights, real
+    return weights, next(iter(real.values())) if isinstance(real, dict) else real
 
 
-def batch_of(real: np.ndarray, size: int) -> np.ndarray:
+def batch_of(real: np.ndarray, size: int, width: int | None = None) -> np.ndarray:
+    """``size`` real inputs (repeated if needed); with ``width``, cropped or padded on the right to it."""
     reps = -(-size // len(real))
-    return np.ascontiguousarray(np.concatenate([real] * reps)[:size])
+    batch = np.concatenate([real] * reps)[:size]
+    if width is not None:
+        have = batch.shape[-1]
+        if have >= width:
+            batch = batch[..., :width]
+        else:  # pad with each row's own rightmost column: the background it was already padded with
+            batch = np.concatenate([batch, np.repeat(batch[..., -1:], width - have, axis=-1)], axis=-1)
+    return np.ascontiguousarray(batch)
+
+
+def shapes_for(config: BenchConfig) -> list[tuple[int, int | None]]:
+    """(batch, width) pairs: the batch sweep at the data's own width, then the spec's width sweep at batch 1."""
+    widths = model_zoo.get(config.model).bench_widths if config.widths is None else config.widths
+    return [(batch, None) for batch in config.batches] + [(1, width) for width in widths]
 
 
 def run(config: BenchConfig) -> dict:
@@ -72,9 +88,11 @@ def run(config: BenchConfig) -> dict:
     rows_to_time = (cands.eager_candidates(weights, devices, config.compile)
                     + cands.runtime_candidates(model_dir, devices)
                     + [cands.bare_session_candidate(source.resolve(model_dir).files["fp32"], spec.input_name)])
-    references = reference_outputs(weights, real, config.batches)
+    shapes = shapes_for(config)
+    inputs = {shape: batch_of(real, *shape) for shape in shapes}
+    references = reference_outputs(weights, inputs)
     rows, cold = [], []
-    bar = tqdm(total=len(rows_to_time) * len(config.batches), desc=f"bench {config.model}", unit="row",
+    bar = tqdm(total=len(rows_to_time) * len(shapes), desc=f"bench {config.model}", unit="row",
                disable=not config.progress)
     for candidate in rows_to_time:
         started = time.perf_counter()
@@ -84,9 +102,10 @@ def run(config: BenchConfig) -> dict:
         if candidate.device == "cuda":
             torch.cuda.synchronize()
         cold.append({**_identity(candidate), "load_and_first_call_ms": (time.perf_counter() - started) * 1e3})
-        for batch in config.batches:
-            bar.set_postfix_str(f"{candidate.label} batch {batch}")
-            rows.append(time_row(candidate, bind, batch_of(real, batch), references[batch], config, torch))
+        for shape in shapes:
+            bar.set_postfix_str(f"{candidate.label} batch {shape[0]}" + (f" width {shape[1]}" if shape[1] else ""))
+            rows.append(time_row(candidate, bind, inputs[shape], references[shape], config, torch))
+            rows[-1]["sweep"] = "width" if shape[1] else "batch"
             bar.update()
     bar.close()
     add_speedups(rows)
@@ -97,7 +116,7 @@ def run(config: BenchConfig) -> dict:
     return result
 
 
-def reference_outputs(weights: Path, real: np.ndarray, batches) -> dict[int, np.ndarray]:
+def reference_outputs(weights: Path, inputs: dict) -> dict:
     """Eager PyTorch FP32 on the CPU: the reference every row's max abs error is measured against."""
     import torch
 
@@ -105,7 +124,7 @@ def reference_outputs(weights: Path, real: np.ndarray, batches) -> dict[int, np.
 
     model = checkpoint.build_model(checkpoint.load(weights))
     with torch.inference_mode():
-        return {b: model(torch.from_numpy(batch_of(real, b))).numpy() for b in batches}
+        return {shape: model(torch.from_numpy(batch)).numpy() for shape, batch in inputs.items()}
 
 
 def time_row(candidate, bind, batch: np.ndarray, reference: np.ndarray, config: BenchConfig, torch) -> dict:
@@ -115,7 +134,7 @@ def time_row(candidate, bind, batch: np.ndarray, reference: np.ndarray, config: 
     else:
         samples = timing.time_host(call, config.warmup, config.iters)
     error = float(np.abs(fetch().astype(np.float64) - reference).max())
-    return {**_identity(candidate), "batch": len(batch), **timing.summarize(samples, len(batch)),
+    return {**_identity(candidate), "batch": len(batch), "width": batch.shape[-1], **timing.summarize(samples, len(batch)),
             "max_abs_error_vs_eager_fp32": error, "samples_ns": samples.tolist()}
 
 
@@ -125,11 +144,13 @@ def _identity(candidate) -> dict:
 
 
 def add_speedups(rows: list[dict]) -> None:
-    """Speedup = p50 of eager PyTorch FP32 on the same device, batch and timing mode / this row's p50."""
-    baseline = {(r["device"], r["batch"], r["timing"]): r["p50_ms"] for r in rows
-                if r["name"] == "pytorch-eager" and r["precision"] == "fp32"}
+    """Speedup = p50 of eager PyTorch FP32 on the same device, input shape and timing mode / this row's p50."""
+    def key(row):
+        return row["device"], row["batch"], row["width"], row["timing"]
+
+    baseline = {key(r): r["p50_ms"] for r in rows if r["name"] == "pytorch-eager" and r["precision"] == "fp32"}
     for row in rows:
-        base = baseline.get((row["device"], row["batch"], row["timing"]))
+        base = baseline.get(key(row))
         row["speedup_vs_eager_fp32"] = base / row["p50_ms"] if base else None
 
 
@@ -167,7 +188,8 @@ def bars(rows: list[dict], overhead: dict | None) -> dict:
     """The issue's two CPU bars at batch 1, from p50 latencies of this run."""
     def find(name, batch=1):
         return next((r for r in rows if r["name"] == name and r["device"] == "cpu" and r["precision"] == "fp32"
-                     and r["batch"] == batch and r["backend"] in ("pytorch", "onnxruntime:cpu")), None)
+                     and r["batch"] == batch and r["sweep"] == "batch"
+                     and r["backend"] in ("pytorch", "onnxruntime:cpu")), None)
 
     eager, runtime_row = find("pytorch-eager"), find("visionrt")
     at_batch1 = next((o for o in (overhead or {}).get("by_batch", []) if o["batch"] == 1), None)

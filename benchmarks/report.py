@@ -5,9 +5,9 @@ from pathlib import Path
 
 from visionrt import atomic
 
-COLUMNS = ("name", "backend", "device", "precision", "timing", "batch", "mean_ms", "p50_ms", "p90_ms", "p99_ms",
+COLUMNS = ("name", "backend", "device", "precision", "timing", "batch", "width", "mean_ms", "p50_ms", "p90_ms", "p99_ms",
            "min_ms", "throughput_ips", "speedup_vs_eager_fp32", "max_abs_error_vs_eager_fp32")
-HEADERS = ("runner", "backend", "device", "precision", "timing", "batch", "mean ms", "p50 ms", "p90 ms", "p99 ms",
+HEADERS = ("runner", "backend", "device", "precision", "timing", "batch", "width", "mean ms", "p50 ms", "p90 ms", "p99 ms",
            "min ms", "images/s", "speedup", "max abs err")
 
 
@@ -68,26 +68,30 @@ def markdown(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> Path:
+    """Latency and throughput against batch; latency against width too where a width sweep ran."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    series: dict[str, list[dict]] = {}
-    for row in result["rows"]:
-        label = f"{row['name']} {row['backend']} {row['precision']} [{row['timing']}]"
-        series.setdefault(label, []).append(row)
-    figure, (latency, throughput) = plt.subplots(1, 2, figsize=(13, 5), dpi=110)
-    for label, rows in series.items():
-        batches = [r["batch"] for r in rows]
-        style = "--" if rows[0]["name"] == "pytorch-eager" else "-"
-        latency.plot(batches, [r["p50_ms"] for r in rows], style, marker="o", label=label)
-        throughput.plot(batches, [r["throughput_ips"] for r in rows], style, marker="o", label=label)
-    latency.set(xscale="log", yscale="log", xlabel="batch", ylabel="p50 latency (ms)",
-                title=f"{result['model']}: latency (lower is better)")
-    throughput.set(xscale="log", yscale="log", xlabel="batch", ylabel="images / s",
-                   title="throughput (higher is better)")
-    latency.legend(fontsize=7)
+    sweeps = {sweep: [r for r in result["rows"] if r.get("sweep", "batch") == sweep] for sweep in ("batch", "width")}
+    panels = 3 if sweeps["width"] else 2
+    figure, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 5), dpi=110)
+    for ax, (sweep, y, ylabel) in zip(axes, [("batch", "p50_ms", "p50 latency (ms)"),
+                                             ("batch", "throughput_ips", "images / s"),
+                                             ("width", "p50_ms", "p50 latency at batch 1 (ms)")]):
+        series: dict[str, list[dict]] = {}
+        for row in sweeps[sweep]:
+            series.setdefault(f"{row['name']} {row['backend']} {row['precision']} [{row['timing']}]", []).append(row)
+        for label, rows in series.items():
+            style = "--" if rows[0]["name"] == "pytorch-eager" else "-"
+            ax.plot([r[sweep] for r in rows], [r[y] for r in rows], style, marker="o", label=label)
+        ax.set(xscale="log", yscale="log", xlabel=sweep, ylabel=ylabel)
+    axes[0].set_title(f"{result['model']}: latency (lower is better)")
+    axes[1].set_title("throughput (higher is better)")
+    if panels == 3:
+        axes[2].set_title("width sweep at batch 1")
+    axes[0].legend(fontsize=7)
     figure.tight_layout()
     with atomic.atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")

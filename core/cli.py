@@ -85,12 +85,13 @@ def print_export_report(report: dict, repository: Path) -> None:
 
 def add_run(sub) -> None:
     parser = sub.add_parser("run", help="run a model on images with the torch-free runtime",
-                            description="Classify image files (any size or color mode) with the runtime.")
+                            description="Run image files (any size or color mode) through the model's task API: "
+                                        "classify() for classifiers, read() for text readers.")
     parser.add_argument("model", help="zoo name, model folder or .onnx file")
     parser.add_argument("inputs", nargs="+", type=Path, help="image files")
     parser.add_argument("--backend", default="auto", help="auto, onnxruntime, or backend:device (default auto)")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16"))
-    parser.add_argument("--top-k", type=int, default=1)
+    parser.add_argument("--top-k", type=int, default=1, help="classifiers: how many labels to show")
     parser.add_argument("-o", "--output", type=Path, help="also write results.json into this folder")
     parser.set_defaults(handler=cmd_run)
 
@@ -102,15 +103,19 @@ def cmd_run(args) -> int:
     print(f"{model!r}")
     for reason in model.reasons:
         print(f"  {reason}")
-    if not hasattr(model, "classify"):
-        raise VisionRTError(f"{args.model} has no task API the CLI knows (task: {model.info.task})")
-    predictions = model.classify([str(p) for p in args.inputs], top_k=args.top_k)
-    results = []
-    for path, prediction in zip(args.inputs, predictions):
-        others = ", ".join(f"{label} {p:.3f}" for label, p in prediction.top_k[1:])
-        print(f"{path}: {prediction.label} ({prediction.probability:.4f})" + (f"  [{others}]" if others else ""))
-        results.append({"input": str(path), "label": prediction.label, "probability": prediction.probability,
-                        "top_k": prediction.top_k})
+    files = [str(p) for p in args.inputs]
+    if hasattr(model, "classify"):
+        results = [{"input": path, "label": p.label, "probability": p.probability, "top_k": p.top_k}
+                   for path, p in zip(files, model.classify(files, top_k=args.top_k))]
+        for r in results:
+            others = ", ".join(f"{label} {p:.3f}" for label, p in r["top_k"][1:])
+            print(f"{r['input']}: {r['label']} ({r['probability']:.4f})" + (f"  [{others}]" if others else ""))
+    elif hasattr(model, "read"):
+        results = [{"input": path, "text": r.text, "confidence": r.confidence} for path, r in zip(files, model.read(files))]
+        for r in results:
+            print(f"{r['input']}: {r['text']!r} (confidence {r['confidence']:.4f})")
+    else:
+        raise VisionRTError(f"{args.model} has no task API the CLI knows (task: {model.info.task}); use the Python run()")
     if args.output:
         atomic.write_text(args.output / "results.json", json.dumps(
             {"model": model.describe(), "results": results}, indent=1))
@@ -124,6 +129,8 @@ def add_bench(sub) -> None:
                                         "plot into --out and prints the table.")
     parser.add_argument("model", choices=_model_names())
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--widths", type=int, nargs="*", help="width sweep at batch 1 for dynamic-width models "
+                        "(default: the registry's, e.g. 32 64 128 256 for digit_reader); pass none to skip")
     parser.add_argument("--iters", type=int, default=500, help="timed iterations per row (default 500)")
     parser.add_argument("--warmup", type=int, default=50, help="untimed iterations per row (default 50)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
@@ -138,6 +145,7 @@ def cmd_bench(args) -> int:
 
     config = harness.BenchConfig(model=args.model, batches=tuple(args.batches), iters=args.iters,
                                  warmup=args.warmup, device=args.device, out=args.out, compile=args.compile,
+                                 widths=None if args.widths is None else tuple(args.widths),
                                  progress=not args.no_progress)
     result = harness.run(config)
     print(report.markdown(result))

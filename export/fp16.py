@@ -2,12 +2,15 @@
 
 from visionrt.extras import require
 
-# Ops whose FP16 form overflows or loses too much (reductions over many values, exponentials):
+# Ops whose FP16 form overflows or loses too much (reductions over many values, exponentials, recurrences):
 # normalization layers sum squares (FP16 max is 65504), softmax exponentiates. Kept FP32, like
 # onnxconverter-common's own list (Resize, TopK, Range, ...), which is added to this one.
 KEEP_FP32_OPS = (
     "InstanceNormalization", "LayerNormalization", "GroupNormalization", "ReduceMean", "ReduceSum",
     "Softmax", "LogSoftmax", "Exp", "Pow",
+    # Recurrent layers: ONNX Runtime has no FP16 CPU kernels for them, and their state accumulates
+    # rounding over every step of a sequence.
+    "LSTM", "GRU", "RNN",
 )
 
 

@@ -12,6 +12,7 @@ from visionrt.extras import require
 
 KEY = "visionrt"
 SCHEMA = "visionrt-metadata/1"
+TASK_FIELDS = ("alphabet", "blank")  # checkpoint fields a task API needs, copied as they are
 
 
 def build(spec, payload: dict, weights_sha256: str, precision: str, exporter: str, opset: int) -> dict:
@@ -27,6 +28,7 @@ def build(spec, payload: dict, weights_sha256: str, precision: str, exporter: st
         "max_batch_size": spec.max_batch_size,
         "preprocessing": payload["preprocessing"],
         "labels": payload.get("labels"),
+        **{key: payload[key] for key in TASK_FIELDS if key in payload},
         "metrics": payload.get("metrics", {}),
         "training": {"data": payload.get("data"), "config": payload.get("train_config")},
         "source_weights_sha256": weights_sha256,

@@ -68,7 +68,8 @@ def export_checkpoint(checkpoint_path: str | Path, options: ExportOptions | None
         real = model_zoo.resolve(spec.validation_data)(payload)
         sets = validate.input_sets(real, large_batch=min(64, spec.max_batch_size))
         fp32_path, fp16_path = staging / FP32_FILE, staging / FP16_FILE
-        onnx_export.export_onnx(model, spec.input_name, spec.output_names, torch_example(real), fp32_path)
+        onnx_export.export_onnx(model, spec.input_name, spec.output_names, torch_example(real), fp32_path,
+                                spec.dynamic_axes)
         fp32_proto = onnx.load(str(fp32_path))
         base = metadata.build(spec, payload, weights_sha, "fp32", onnx_export.EXPORTER, onnx_export.OPSET)
         write_onnx(fp32_proto, base, fp32_path)
@@ -103,9 +104,10 @@ def export_checkpoint(checkpoint_path: str | Path, options: ExportOptions | None
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def torch_example(real: np.ndarray):
+def torch_example(real: np.ndarray | dict[str, np.ndarray]):
     torch = require("torch", "train")
-    return torch.from_numpy(real[:2].copy())
+    first = next(iter(real.values())) if isinstance(real, dict) else real
+    return torch.from_numpy(first[:2].copy())
 
 
 def install(staging: Path, destination: Path, version: int) -> None:

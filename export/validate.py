@@ -30,8 +30,8 @@ def compare(reference: np.ndarray, candidate: np.ndarray) -> dict:
     error = np.abs(reference - candidate)
     figures = {"max_abs_error": float(error.max()), "mean_abs_error": float(error.mean()),
                "reference_max_abs": float(np.abs(reference).max()), "samples": int(len(reference))}
-    if reference.ndim == 2:
-        figures["top1_agreement"] = float((reference.argmax(1) == candidate.argmax(1)).mean())
+    if reference.ndim in (2, 3):  # class scores, per image or per sequence step
+        figures["top1_agreement"] = float((reference.argmax(-1) == candidate.argmax(-1)).mean())
     return figures
 
 
@@ -39,15 +39,21 @@ def run_batched(runner: Runner, inputs: np.ndarray, batch: int) -> np.ndarray:
     return np.concatenate([runner(inputs[start : start + batch]) for start in range(0, len(inputs), batch)])
 
 
-def input_sets(real: np.ndarray, seed: int = 0, large_batch: int = 64) -> dict[str, tuple[np.ndarray, int]]:
-    """Named (inputs, batch size) pairs: real held-out data and standard-normal noise, small and large batch."""
-    noise = np.random.default_rng(seed).standard_normal((2 * large_batch, *real.shape[1:])).astype(np.float32)
-    return {
-        "real_batch1": (real[:32], 1),
-        f"real_batch{large_batch}": (real, large_batch),
-        "random_batch1": (noise[:16], 1),
-        f"random_batch{large_batch}": (noise, large_batch),
-    }
+def input_sets(real: np.ndarray | dict[str, np.ndarray], seed: int = 0,
+               large_batch: int = 64) -> dict[str, tuple[np.ndarray, int]]:
+    """Named (inputs, batch size) pairs: real held-out data and standard-normal noise, small and large batch.
+
+    ``real`` is one array or several named ones (e.g. "real" and "unseen_width"); every name whose set
+    starts with "real" or "unseen" counts as real data for the top-1 gate.
+    """
+    named = real if isinstance(real, dict) else {"real": real}
+    first = next(iter(named.values()))
+    noise = np.random.default_rng(seed).standard_normal((2 * large_batch, *first.shape[1:])).astype(np.float32)
+    sets = {}
+    for name, inputs in {**named, "random": noise}.items():
+        sets[f"{name}_batch1"] = (inputs[:32] if name != "random" else inputs[:16], 1)
+        sets[f"{name}_batch{large_batch}"] = (inputs, large_batch)
+    return sets
 
 
 def parity(reference: Runner, candidate: Runner, sets: dict[str, tuple[np.ndarray, int]]) -> dict:
@@ -64,7 +70,7 @@ def failures(report: dict, tolerance: Tolerance) -> list[str]:
         allowed = tolerance.abs + tolerance.rel * figures["reference_max_abs"]
         if not figures["max_abs_error"] <= allowed:
             problems.append(f"{name}: max abs error {figures['max_abs_error']:.3g} > allowed {allowed:.3g}")
-        if name.startswith("real") and figures.get("top1_agreement", 1.0) < tolerance.min_top1:
+        if name.startswith(("real", "unseen")) and figures.get("top1_agreement", 1.0) < tolerance.min_top1:
             problems.append(f"{name}: top-1 agreement {figures['top1_agreement']:.4f} < {tolerance.min_top1}")
     return problems
 

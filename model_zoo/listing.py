@@ -24,26 +24,33 @@ def describe_artifacts() -> list[dict]:
     return found
 
 
-def _worst(parity: dict, key: str, figure: str, reduce=max):
+HEADLINE_METRICS = {"accuracy": "test accuracy", "sequence_accuracy": "sequence accuracy",
+                    "character_error_rate": "CER"}
+
+
+def _worst(parity: dict, figure: str, reduce=max):
     sets = next(iter(parity.values()), {}).get("sets", {})
     values = [figures[figure] for figures in sets.values() if figure in figures]
     return reduce(values) if values else None
+
+
+def _headline(metrics: dict) -> str:
+    return ", ".join(f"{label} {metrics[key]:.4f}" for key, label in HEADLINE_METRICS.items() if key in metrics)
 
 
 def table() -> str:
     from visionrt import runtime
 
     lines = [f"model repository: {model_zoo.repository_path()}", "",
-             "| model | task | test accuracy | FP32 vs PyTorch max abs err | FP16 vs FP32 top-1 agreement | exported |",
+             "| model | task | held-out metrics | FP32 vs PyTorch max abs err | FP16 vs FP32 top-1 agreement | exported |",
              "|---|---|---|---|---|---|"]
     for entry in describe_artifacts():
         if not entry["installed"]:
             lines.append(f"| {entry['model']} | {entry['task']} | not installed | | | |")
             continue
-        accuracy = entry["metrics"].get("accuracy")
-        fp32_err = _worst(entry["parity_fp32"], "vs_pytorch", "max_abs_error")
-        agreement = _worst(entry["parity_fp16"], "vs_fp32_onnx", "top1_agreement", min)
-        lines.append(f"| {entry['model']} | {entry['task']} | {accuracy:.4f} | {fp32_err:.2e} | "
+        fp32_err = _worst(entry["parity_fp32"], "max_abs_error")
+        agreement = _worst(entry["parity_fp16"], "top1_agreement", min)
+        lines.append(f"| {entry['model']} | {entry['task']} | {_headline(entry['metrics'])} | {fp32_err:.2e} | "
                      f"{agreement:.4f} | {entry['exported_at']} |")
     lines += ["", "backends on this machine:"]
     lines += [f"  {'yes' if t.available else 'no '}  {t.name:22s} {t.reason}" for t in runtime.available_backends()]
@@ -61,7 +68,7 @@ def rebuild(name: str, seed: int, runs_dir: Path) -> dict:
     config = model_zoo.resolve(spec.train_config).from_spec(seed=seed, runs_dir=runs_dir)
     run_dir = model_zoo.resolve(spec.trainer)(config)
     report = export_checkpoint(run_dir / "best.pt")
-    for picture in ("confusion_matrix.png", "loss_curve.png", "training.json"):
+    for picture in ("confusion_matrix.png", "loss_curve.png", "readings.png", "training.json"):
         if (run_dir / picture).is_file():
             shutil.copyfile(run_dir / picture, model_zoo.model_dir(name) / picture)
     model_zoo.resolve(spec.samples)(checkpoint.load(run_dir / "best.pt"), model_zoo.samples_dir(name))

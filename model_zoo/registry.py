@@ -23,9 +23,11 @@ class ModelSpec:
     validation_data: str  # "module:function" mapping a checkpoint payload to real held-out network inputs
     samples: str  # "module:function" writing sample inputs for the demo: (payload, folder) -> list of paths
     input_name: str
-    input_shape: tuple[int, ...]  # (C, H, W) for one image; the batch axis is always dynamic
+    input_shape: tuple[int | None, ...]  # (C, H, W) for one image, None where dynamic; batch is always dynamic
     output_names: tuple[str, ...]
     max_batch_size: int = 64  # what Triton's config.pbtxt and the benchmark sweep declare
+    dynamic_axes: dict[int, str] = field(default_factory=dict)  # input axes besides batch that vary, e.g. {3: "width"}
+    bench_widths: tuple[int, ...] = ()  # for dynamic-width models: the width sweep the benchmark runs at batch 1
     train_defaults: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,5 +73,25 @@ register(
         output_names=("logits",),
         max_batch_size=64,
         train_defaults={"optimizer": "adam", "lr": 2e-3, "batch_size": 64, "width": 32, "epochs": 150},
+    )
+)
+
+register(
+    ModelSpec(
+        name="digit_reader",
+        task="text_recognition",
+        summary="CRNN reader of handwritten digit strings (conv + BiLSTM + CTC), 16 px high, any width",
+        architecture="visionrt.model_zoo.digit_reader:DigitReader",
+        trainer="visionrt.train.digit_reader:train_digit_reader",
+        train_config="visionrt.train.digit_reader:ReaderTrainConfig",
+        validation_data="visionrt.train.digit_reader:validation_inputs",
+        samples="visionrt.train.digit_reader:write_samples",
+        input_name="image",
+        input_shape=(1, 16, None),
+        output_names=("log_probs",),
+        max_batch_size=64,
+        dynamic_axes={3: "width"},
+        bench_widths=(32, 64, 128, 256),
+        train_defaults={"optimizer": "adam", "lr": 2e-3, "batch_size": 64, "width": 32, "hidden": 128, "epochs": 20},
     )
 )

@@ -19,7 +19,7 @@ def test_each_subcommand_has_help(command, capsys):
 def test_zoo_lists_metrics_read_from_the_artifacts(capsys):
     assert cli.main(["zoo"]) == 0
     out = capsys.readouterr().out
-    assert "| digits | classification | 0.99" in out and "onnxruntime:cpu" in out
+    assert "| digits | classification | test accuracy 0.99" in out and "onnxruntime:cpu" in out
 
 
 def test_run_classifies_the_samples_and_writes_results(tmp_path, capsys):

@@ -55,7 +55,8 @@ def save_confusion_png(matrix: np.ndarray, labels: list[str], path: str | Path, 
     return _save_figure(figure, path)
 
 
-def save_loss_curve_png(history: list[dict], path: str | Path, title: str) -> Path:
+def save_loss_curve_png(history: list[dict], path: str | Path, title: str, loss_label: str = "cross-entropy",
+                        metric_label: str = "validation accuracy") -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,11 +65,12 @@ def save_loss_curve_png(history: list[dict], path: str | Path, title: str) -> Pa
     epochs = [h["epoch"] for h in history]
     figure, (loss_axes, acc_axes) = plt.subplots(1, 2, figsize=(9, 3.5), dpi=110)
     loss_axes.plot(epochs, [h["train_loss"] for h in history], label="train (augmented)")
-    loss_axes.plot(epochs, [h["val_loss"] for h in history], label="validation")
-    loss_axes.set(xlabel="epoch", ylabel="cross-entropy", yscale="log", title=title)
+    if history and history[0].get("val_loss") is not None:
+        loss_axes.plot(epochs, [h["val_loss"] for h in history], label="validation")
+    loss_axes.set(xlabel="epoch", ylabel=loss_label, yscale="log", title=title)
     loss_axes.legend()
     acc_axes.plot(epochs, [h["val_acc"] for h in history], color="tab:green")
-    acc_axes.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0.9, 1.0))
+    acc_axes.set(xlabel="epoch", ylabel=metric_label, ylim=(max(0.0, min(h["val_acc"] for h in history) - 0.02), 1.0))
     figure.tight_layout()
     return _save_figure(figure, path)
 
@@ -80,3 +82,30 @@ def _save_figure(figure, path) -> Path:
         figure.savefig(tmp, format="png")
     plt.close(figure)
     return Path(path)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions), one row at a time."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
+
+
+def sequence_metrics(truth: list[str], predicted: list[str]) -> dict:
+    """Sequence accuracy, and character error rate = total edit distance / total true characters."""
+    edits = sum(edit_distance(t, p) for t, p in zip(truth, predicted))
+    characters = sum(len(t) for t in truth)
+    by_length: dict[int, list[bool]] = {}
+    for t, p in zip(truth, predicted):
+        by_length.setdefault(len(t), []).append(t == p)
+    return {
+        "sequence_accuracy": float(np.mean([t == p for t, p in zip(truth, predicted)])),
+        "character_error_rate": edits / max(characters, 1),
+        "samples": len(truth),
+        "characters": characters,
+        "sequence_accuracy_by_length": {n: float(np.mean(v)) for n, v in sorted(by_length.items())},
+    }

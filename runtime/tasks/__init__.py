@@ -2,8 +2,9 @@
 
 from visionrt.runtime.model import Model
 from visionrt.runtime.tasks.classify import Classifier, Prediction
+from visionrt.runtime.tasks.read_text import Reading, TextReader
 
-TASKS: dict[str, type[Model]] = {"classification": Classifier}
+TASKS: dict[str, type[Model]] = {"classification": Classifier, "text_recognition": TextReader}
 
 
 def model_class(task: str | None) -> type[Model]:
@@ -11,4 +12,4 @@ def model_class(task: str | None) -> type[Model]:
     return TASKS.get(task or "", Model)
 
 
-__all__ = ["TASKS", "Classifier", "Prediction", "model_class"]
+__all__ = ["TASKS", "Classifier", "Prediction", "TextReader", "Reading", "model_class"]

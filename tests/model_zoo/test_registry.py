@@ -31,7 +31,7 @@ def test_every_entry_builds_and_maps_its_input_to_one_output_per_name(name):
     spec = model_zoo.get(name)
     model = model_zoo.resolve(spec.architecture)().eval()
     with torch.no_grad():
-        out = model(torch.zeros(3, *spec.input_shape))
+        out = model(torch.zeros(3, *(64 if d is None else d for d in spec.input_shape)))
     assert out.shape[0] == 3
     for target in (spec.trainer, spec.train_config, spec.validation_data, spec.samples):
         assert callable(model_zoo.resolve(target))

@@ -1,0 +1,53 @@
+"""The text-recognition task API: images of digit strings in, the string and a confidence out.
+
+The network stops at per-column log-probabilities; decoding happens here in numpy. Greedy CTC decoding
+takes the best class per column, collapses repeats and drops blanks.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from visionrt.errors import ArtifactError, UserInputError
+from visionrt.runtime.model import Model
+from visionrt.runtime.tasks import images
+
+
+@dataclass(frozen=True)
+class Reading:
+    text: str
+    confidence: float  # probability of the greedy path: the product of each column's best probability
+
+
+def ctc_greedy_decode(log_probs: np.ndarray, alphabet: str, blank: int) -> list[Reading]:
+    """Decode (N, T, C) log-probabilities: best class per column, repeats collapsed, blanks dropped."""
+    best = log_probs.argmax(axis=-1)  # (N, T)
+    path_log_prob = np.take_along_axis(log_probs, best[..., None], axis=-1)[..., 0].sum(axis=-1)
+    readings = []
+    for row, log_p in zip(best, path_log_prob):
+        keep = np.ones(len(row), bool)
+        keep[1:] = row[1:] != row[:-1]
+        text = "".join(alphabet[c] for c in row[keep] if c != blank)
+        readings.append(Reading(text, float(np.exp(log_p))))
+    return readings
+
+
+class TextReader(Model):
+    def read(self, inputs, batch_size: int = 32):
+        """Read one image (returns a Reading) or a list of images (returns a list), of any width.
+
+        Images are PIL images, file paths, or HxW / HxWxC arrays (uint8, or float in [0, 1]): dark digits on
+        a light background. Each is scaled to the model's height keeping its aspect ratio.
+        """
+        meta = self.info.raw
+        if self.info.preprocessing is None or "alphabet" not in meta:
+            raise ArtifactError(f"{self.source} carries no visionrt preprocessing/alphabet metadata; use run()")
+        single = images.is_single_image(inputs)
+        items = [inputs] if single else list(inputs)
+        if not items:
+            raise UserInputError("read() got an empty list of images")
+        readings = []
+        for start in range(0, len(items), batch_size):
+            batch = images.preprocess(items[start : start + batch_size], self.info.preprocessing)
+            readings.extend(ctc_greedy_decode(self.run(batch), meta["alphabet"], meta["blank"]))
+        return readings[0] if single else readings
