@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(STAMP)
+	$(BIN)/visionrt zoo
 	$(BIN)/visionrt run digits model_zoo/samples/digits/*.png
+	$(BIN)/visionrt run digit_reader model_zoo/samples/digit_reader/*.png
 	$(BIN)/visionrt bench digits --out demo-out --iters 200
+	$(BIN)/visionrt bench digit_reader --out demo-out --iters 100
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -26,9 +29,11 @@ test: $(STAMP)
 # Retrain and re-export the shipped zoo (seeded, deterministic on CPU).
 zoo: $(STAMP)
 	$(BIN)/visionrt zoo rebuild digits --seed 0
+	$(BIN)/visionrt zoo rebuild digit_reader --seed 0
 
 bench: $(STAMP)
 	$(BIN)/visionrt bench digits --out bench-out
+	$(BIN)/visionrt bench digit_reader --out bench-out
 
 clean:
 	rm -rf $(VENV) runs bench-out demo-out build *.egg-info

@@ -53,6 +53,11 @@ def markdown(result: dict) -> str:
              "## Cold start (load and first call, batch 1)",
              markdown_table(result["cold_start"], ("name", "backend", "device", "precision", "timing", "load_and_first_call_ms"),
                             ("runner", "backend", "device", "precision", "timing", "ms")), ""]
+    if result.get("copies"):
+        columns = ("batch", "width", "h2d_p50_ms", "compute_p50_ms", "d2h_p50_ms", "copy_share")
+        parts += ["## Copies versus compute (eager FP32 on CUDA, CUDA events, p50)",
+                  markdown_table(result["copies"], columns, ("batch", "width", "H2D ms", "compute ms", "D2H ms",
+                                                             "copy share")), ""]
     if result.get("overhead"):
         overhead = result["overhead"]
         parts += ["## Runtime overhead over a bare onnxruntime session", overhead["method"] + ".", "",

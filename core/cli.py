@@ -54,6 +54,11 @@ def add_export(sub) -> None:
     parser.add_argument("--checkpoint", type=Path, help="default: the newest runs/<model>-*/best.pt")
     parser.add_argument("--repository", type=Path, help="model repository (default: the shipped zoo)")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
+    parser.add_argument("--trt", action="store_true", help="instead: build a TensorRT engine for this GPU from the "
+                        "installed ONNX into the engine cache (needs visionrt[gpu])")
+    parser.add_argument("--precision", choices=("fp16", "fp32"), default="fp16", help="with --trt (default fp16)")
+    parser.add_argument("--engine-cache", type=Path, help="with --trt: cache folder (default "
+                        "$VISIONRT_ENGINE_CACHE or ~/.cache/visionrt/engines)")
     parser.set_defaults(handler=cmd_export)
 
 
@@ -68,10 +73,26 @@ def newest_checkpoint(runs_dir: Path, model: str) -> Path:
 def cmd_export(args) -> int:
     from visionrt.export import ExportOptions, export_checkpoint
 
+    if args.trt:
+        return build_trt(args)
     checkpoint = args.checkpoint or newest_checkpoint(args.runs_dir, args.model)
     options = ExportOptions(repository=args.repository) if args.repository else ExportOptions()
     report = export_checkpoint(checkpoint, options)
     print_export_report(report, options.repository)
+    return 0
+
+
+def build_trt(args) -> int:
+    from visionrt import model_zoo
+    from visionrt.export.tensorrt_build import build_engine
+    from visionrt.runtime import source
+    from visionrt.runtime.engine_cache import EngineCache
+
+    repository = args.repository or model_zoo.repository_path()
+    files = source.resolve(repository / args.model).files
+    if args.precision not in files:
+        raise VisionRTError(f"{repository / args.model} has no {args.precision} ONNX; export the model first")
+    build_engine(files[args.precision], EngineCache(args.engine_cache))
     return 0
 
 
@@ -163,6 +184,8 @@ def add_zoo(sub) -> None:
     rebuild.add_argument("model", choices=_model_names())
     rebuild.add_argument("--seed", type=int, default=0)
     rebuild.add_argument("--runs-dir", type=Path, default=Path("runs"))
+    card = zoo_sub.add_parser("card", help="regenerate MODEL_CARD.md for an installed model")
+    card.add_argument("model", choices=_model_names())
     parser.set_defaults(handler=cmd_zoo)
 
 
@@ -172,6 +195,8 @@ def cmd_zoo(args) -> int:
     if args.zoo_command == "rebuild":
         report = listing.rebuild(args.model, args.seed, args.runs_dir)
         print_export_report(report, listing.model_zoo.repository_path())
+    elif args.zoo_command == "card":
+        print(f"wrote {listing.write_card(args.model)}")
     else:
         print(listing.table())
     return 0

@@ -26,6 +26,7 @@ def build(spec, payload: dict, weights_sha256: str, precision: str, exporter: st
         "input": {"name": spec.input_name, "layout": "NCHW", "shape": list(spec.input_shape), "dtype": "float32"},
         "outputs": list(spec.output_names),
         "max_batch_size": spec.max_batch_size,
+        "dynamic_ranges": {str(axis): list(r) for axis, r in spec.dynamic_ranges.items()},
         "preprocessing": payload["preprocessing"],
         "labels": payload.get("labels"),
         **{key: payload[key] for key in TASK_FIELDS if key in payload},

@@ -30,4 +30,20 @@ def export_onnx(model, input_name: str, output_names: tuple[str, ...], example, 
             dynamic_shapes=(dims,), verbose=False,  # positional: independent of forward()'s argument name
         )
     program.save(str(path))
+    tidy_output_dims(Path(path))
     return Path(path)
+
+
+def tidy_output_dims(path: Path) -> None:
+    """Rename symbolic output dims that the exporter wrote as expressions of the example input (for the
+    reader, ``31*Min((width//4), (width//124))``: true only at the traced width) to plain names, so that
+    nothing downstream (Triton, TensorRT, a reader of the graph) takes the expression at its word."""
+    onnx = require("onnx", "train")
+    model = onnx.load(str(path))
+    changed = False
+    for output in model.graph.output:
+        for axis, dim in enumerate(output.type.tensor_type.shape.dim):
+            if dim.HasField("dim_param") and not dim.dim_param.isidentifier():
+                dim.dim_param, changed = f"{output.name}_dim{axis}", True
+    if changed:
+        onnx.save(model, str(path))

@@ -30,9 +30,17 @@ class ExportOptions:
 
 
 def ort_runner(path: Path, input_name: str):
-    onnxruntime = require("onnxruntime", "train")
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return lambda x: session.run(None, {input_name: x})[0]
+    """The file as the runtime will run it (same session options and workarounds), on the CPU."""
+    from visionrt import runtime
+
+    model = runtime.load(path, backend="onnxruntime:cpu")
+    first_output = model.outputs[0].name
+
+    def run(x: np.ndarray) -> np.ndarray:
+        result = model.run({input_name: x})
+        return result[first_output] if isinstance(result, dict) else result
+
+    return run
 
 
 def torch_runner(model):

@@ -72,4 +72,16 @@ def rebuild(name: str, seed: int, runs_dir: Path) -> dict:
         if (run_dir / picture).is_file():
             shutil.copyfile(run_dir / picture, model_zoo.model_dir(name) / picture)
     model_zoo.resolve(spec.samples)(checkpoint.load(run_dir / "best.pt"), model_zoo.samples_dir(name))
+    write_card(name)
     return report
+
+
+def write_card(name: str) -> Path:
+    """(Re)generate MODEL_CARD.md for an installed model, measuring its baselines where it has any."""
+    from visionrt.model_zoo import card
+    from visionrt.train import checkpoint
+
+    spec = model_zoo.get(name)
+    payload = checkpoint.load(model_zoo.model_dir(name) / "weights.pt")
+    found = model_zoo.resolve(spec.baselines)(payload) if spec.baselines else None
+    return card.write_card(name, found)

@@ -26,7 +26,9 @@ class ModelSpec:
     input_shape: tuple[int | None, ...]  # (C, H, W) for one image, None where dynamic; batch is always dynamic
     output_names: tuple[str, ...]
     max_batch_size: int = 64  # what Triton's config.pbtxt and the benchmark sweep declare
+    baselines: str | None = None  # "module:function" measuring baselines on the same split: payload -> {name: value}
     dynamic_axes: dict[int, str] = field(default_factory=dict)  # input axes besides batch that vary, e.g. {3: "width"}
+    dynamic_ranges: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # (min, opt, max) per such axis
     bench_widths: tuple[int, ...] = ()  # for dynamic-width models: the width sweep the benchmark runs at batch 1
     train_defaults: dict[str, Any] = field(default_factory=dict)
 
@@ -67,6 +69,7 @@ register(
         trainer="visionrt.train.digits:train_digits",
         train_config="visionrt.train.digits:DigitsTrainConfig",
         samples="visionrt.train.digits:write_samples",
+        baselines="visionrt.train.digits:baselines",
         validation_data="visionrt.train.digits:validation_inputs",
         input_name="image",
         input_shape=(1, 8, 8),
@@ -91,6 +94,7 @@ register(
         output_names=("log_probs",),
         max_batch_size=64,
         dynamic_axes={3: "width"},
+        dynamic_ranges={3: (8, 128, 1024)},  # TensorRT profile: 1 to about 60 digits
         bench_widths=(32, 64, 128, 256),
         train_defaults={"optimizer": "adam", "lr": 2e-3, "batch_size": 64, "width": 32, "hidden": 128, "epochs": 20},
     )

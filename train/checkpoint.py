@@ -1,6 +1,5 @@
 """Training checkpoints: weights plus everything export needs to write a self-describing artifact."""
 
-import hashlib
 import io
 from pathlib import Path
 from typing import Any
@@ -8,6 +7,7 @@ from typing import Any
 from visionrt import atomic
 from visionrt.errors import ArtifactError
 from visionrt.extras import require
+from visionrt.hashing import sha256_file
 
 FORMAT = "visionrt-checkpoint/1"
 
@@ -35,7 +35,7 @@ def load(path: str | Path) -> dict[str, Any]:
 
 
 def sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return sha256_file(path)
 
 
 def build_model(payload: dict[str, Any]):

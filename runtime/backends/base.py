@@ -81,6 +81,6 @@ def register(cls: type[Backend]) -> type[Backend]:
 
 
 def backend_classes() -> dict[str, type[Backend]]:
-    from visionrt.runtime.backends import ort  # noqa: F401  (registers itself)
+    from visionrt.runtime.backends import ort, tensorrt  # noqa: F401  (each registers itself)
 
     return dict(_BACKENDS)

@@ -5,6 +5,7 @@ ONNX Runtime quietly drops to the CPU when a GPU provider fails to initialise; w
 session actually got and refuse rather than time or serve the wrong device.
 """
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,43 @@ ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(i
 
 def _onnxruntime():
     return require("onnxruntime", None)
+
+
+def provider_options(device: str) -> dict:
+    """TensorRT EP: FP16 with engine and timing caches under the visionrt cache, so that a restart does not
+    rebuild (ORT keys its cache by model and shapes). CUDA EP: defaults."""
+    if device != "tensorrt":
+        return {}
+    from visionrt.runtime.engine_cache import default_root
+
+    folder = default_root() / "onnxruntime-trt"
+    return {"trt_fp16_enable": True, "trt_engine_cache_enable": True, "trt_engine_cache_path": str(folder),
+            "trt_timing_cache_enable": True, "trt_timing_cache_path": str(folder)}
+
+
+def disabled_optimizers(path: Path, target: Target) -> list[str]:
+    """Graph optimizers to switch off for this file on this device, each for a known crash.
+
+    ONNX Runtime 1.32's NCHWc layout transformer segfaults while creating a CPU session for FP16 graphs with
+    FP32 islands (our FP16 digit reader, whose LSTM and LogSoftmax stay FP32). NCHWc speeds up FP32
+    convolutions only, and an FP16 graph's convolutions are FP16, so nothing is lost by skipping it there.
+    The file's precision is read from its metadata with a session that optimizes nothing.
+    """
+    if target.device != "cpu":
+        return []
+    ort = _onnxruntime()
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    try:
+        peek = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception:  # unreadable files get their error from the real session below
+        return []
+    text = peek.get_modelmeta().custom_metadata_map.get("visionrt")
+    try:
+        precision = json.loads(text).get("precision") if text else None
+    except json.JSONDecodeError:
+        precision = None
+    return ["NchwcTransformer"] if precision == "fp16" else []
 
 
 @register
@@ -52,9 +90,12 @@ class OnnxRuntimeBackend(Backend):
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        providers = [provider] if provider == "CPUExecutionProvider" else [provider, "CPUExecutionProvider"]
+        self._disabled = disabled_optimizers(path, target)
+        providers = [(provider, provider_options(target.device)), "CPUExecutionProvider"] \
+            if provider != "CPUExecutionProvider" else [provider]
         try:
-            self._session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+            self._session = ort.InferenceSession(str(path), sess_options=options, providers=providers,
+                                                 disabled_optimizers=self._disabled)
         except Exception as exc:  # ORT raises its own Fail/InvalidProtobuf/... types
             raise ArtifactError(f"onnxruntime cannot load {path}: {exc}") from exc
         got = self._session.get_providers()
@@ -101,6 +142,7 @@ class OnnxRuntimeBackend(Backend):
             "providers": self._session.get_providers(),
             "onnxruntime_version": ort.__version__,
             "intra_op_threads": options.intra_op_num_threads or "default (one per physical core)",
+            "disabled_optimizers": self._disabled,
             "file": str(self._path),
             "thread_safe": "yes: one InferenceSession, whose run() ONNX Runtime documents as thread-safe",
         }

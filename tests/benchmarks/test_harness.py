@@ -65,3 +65,18 @@ def test_cuda_on_a_machine_without_one_is_refused(tmp_path):
         pytest.skip("this machine has CUDA")
     with pytest.raises(UserInputError, match="torch sees no CUDA GPU"):
         harness.run(harness.BenchConfig(device="cuda", out=tmp_path, progress=False))
+
+
+def test_dynamic_width_models_get_a_width_sweep_at_batch_1(tmp_path):
+    pytest.importorskip("torch")
+    from visionrt import model_zoo
+
+    if not (model_zoo.model_dir("digit_reader") / "config.pbtxt").is_file():
+        pytest.skip("digit_reader is not in the zoo yet")
+    config = harness.BenchConfig(model="digit_reader", batches=(1, 2), widths=(32, 96), warmup=1, iters=5,
+                                 device="cpu", out=tmp_path, progress=False)
+    rows = harness.run(config)["rows"]
+    eager = [r for r in rows if r["name"] == "pytorch-eager"]
+    assert [(r["sweep"], r["batch"]) for r in eager][:2] == [("batch", 1), ("batch", 2)]
+    assert [(r["sweep"], r["batch"], r["width"]) for r in eager][2:] == [("width", 1, 32), ("width", 1, 96)]
+    assert all(r["max_abs_error_vs_eager_fp32"] < 1e-3 for r in rows if r["precision"] == "fp32")

@@ -39,3 +39,22 @@ def test_auto_precision_says_so_when_the_preferred_one_is_missing():
 def test_explicit_precision_must_exist():
     with pytest.raises(UserInputError, match="has only fp32"):
         choose_precision("fp16", CPU, ["fp32"])
+
+
+def test_native_tensorrt_is_listed_first_with_the_reason_it_is_missing():
+    from visionrt import runtime
+
+    targets = runtime.available_backends()
+    assert targets[0].name == "tensorrt:cuda"
+    if not targets[0].available:
+        assert "tensorrt" in targets[0].reason.lower()
+
+
+def test_buffer_sizes_follow_shape_and_dtype():
+    import numpy as np
+
+    from visionrt.runtime.backends.cuda import buffer_bytes
+
+    assert buffer_bytes((64, 1, 8, 8), np.float32) == 64 * 64 * 4
+    assert buffer_bytes((2, 33, 11), np.float16) == 2 * 33 * 11 * 2
+    assert buffer_bytes((0, 10), np.float32) == 4

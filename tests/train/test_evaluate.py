@@ -31,3 +31,17 @@ def test_confusion_text_and_png(tmp_path):
     assert text.splitlines()[1].split() == ["a", "1", "1", "0"]
     path = evaluate.save_confusion_png(matrix, ["a", "b", "c"], tmp_path / "cm.png", "test")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_edit_distance():
+    assert evaluate.edit_distance("123", "123") == 0
+    assert evaluate.edit_distance("123", "13") == 1
+    assert evaluate.edit_distance("", "42") == 2
+    assert evaluate.edit_distance("kitten", "sitting") == 3
+
+
+def test_sequence_accuracy_and_character_error_rate():
+    metrics = evaluate.sequence_metrics(["123", "45", "6"], ["123", "4", "7"])
+    assert metrics["sequence_accuracy"] == 1 / 3
+    assert metrics["character_error_rate"] == 2 / 6
+    assert metrics["sequence_accuracy_by_length"] == {1: 0.0, 2: 0.0, 3: 1.0}

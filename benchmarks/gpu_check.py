@@ -1,0 +1,95 @@
+"""One command for a GPU machine with no internet: every GPU-capable check the project has, one report.
+
+    python -m visionrt.benchmarks.gpu_check OUTDIR [--iters N] [--compile]
+
+For each installed zoo model it runs the full benchmark sweep with CUDA rows (eager PyTorch FP32, ``.half()``,
+autocast, optionally ``torch.compile``; every runtime backend this machine has), and gathers FP16-against-FP32
+parity (max abs error and top-1 agreement against eager FP32 on real held-out inputs) per model and batch.
+Writes OUTDIR/gpu_check.{json,md} and each model's bench files under OUTDIR/<model>/.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from visionrt import atomic, model_zoo, runtime
+from visionrt.benchmarks import harness, report
+from visionrt.errors import VisionRTError
+
+FP16_PRECISIONS = ("fp16", "autocast-fp16")
+
+
+def parity_rows(result: dict) -> list[dict]:
+    """FP16 rows of one model's benchmark, with their agreement with eager FP32."""
+    return [{"model": result["model"], "name": r["name"], "backend": r["backend"], "device": r["device"],
+             "precision": r["precision"], "batch": r["batch"], "width": r["width"],
+             "max_abs_error_vs_eager_fp32": r["max_abs_error_vs_eager_fp32"],
+             "top1_agreement_vs_eager_fp32": r["top1_agreement_vs_eager_fp32"]}
+            for r in result["rows"] if r["precision"] in FP16_PRECISIONS and r["timing"] == "host"]
+
+
+def speedup_rows(result: dict) -> list[dict]:
+    """p50 speedup of every CUDA row over eager FP32 at the same shape and timing mode."""
+    return [{"model": result["model"], "name": r["name"], "backend": r["backend"], "precision": r["precision"],
+             "timing": r["timing"], "batch": r["batch"], "width": r["width"], "p50_ms": r["p50_ms"],
+             "speedup_vs_eager_fp32": r["speedup_vs_eager_fp32"]}
+            for r in result["rows"] if r["device"] == "cuda"]
+
+
+def run(out: Path, iters: int, compile_model: bool) -> dict:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise VisionRTError("gpu_check needs a CUDA GPU visible to torch; none is here")
+    installed = [name for name in model_zoo.names() if (model_zoo.model_dir(name) / "config.pbtxt").is_file()]
+    results = {}
+    for name in installed:
+        print(f"== {name}", flush=True)
+        config = harness.BenchConfig(model=name, iters=iters, warmup=max(10, iters // 10), device="auto",
+                                     out=out / name, compile=compile_model)
+        results[name] = harness.run(config)
+    summary = {"environment": next(iter(results.values()))["environment"] if results else {},
+               "models": installed,
+               "fp16_parity": [row for r in results.values() for row in parity_rows(r)],
+               "cuda_speedups": [row for r in results.values() for row in speedup_rows(r)],
+               "runtime_backends": [{"name": t.name, "available": t.available, "reason": t.reason}
+                                    for t in runtime.available_backends()]}
+    atomic.write_text(out / "gpu_check.json", json.dumps(summary, indent=1))
+    atomic.write_text(out / "gpu_check.md", markdown(summary))
+    return summary
+
+
+def markdown(summary: dict) -> str:
+    parity_columns = ("model", "name", "backend", "precision", "batch", "width", "max_abs_error_vs_eager_fp32",
+                      "top1_agreement_vs_eager_fp32")
+    speed_columns = ("model", "name", "backend", "precision", "timing", "batch", "width", "p50_ms",
+                     "speedup_vs_eager_fp32")
+    return "\n".join([
+        "# GPU check", "", "## Environment", *report.environment_lines(summary["environment"]), "",
+        "## Runtime backends on this machine",
+        *[f"- {'yes' if b['available'] else 'no'} `{b['name']}`: {b['reason']}" for b in summary["runtime_backends"]], "",
+        "## FP16 against eager FP32 (real held-out inputs, host-to-host rows)",
+        report.markdown_table(summary["fp16_parity"], parity_columns, parity_columns), "",
+        "## CUDA latency and speedup over eager FP32 (p50)",
+        report.markdown_table(summary["cuda_speedups"], speed_columns, speed_columns), "",
+        "Per-model tables with every row, cold start and raw samples: `<model>/bench_<model>.{md,json,png}`.", ""])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m visionrt.benchmarks.gpu_check", description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--iters", type=int, default=300)
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile")
+    args = parser.parse_args(argv)
+    try:
+        summary = run(args.out, args.iters, args.compile)
+    except VisionRTError as exc:
+        print(f"gpu_check: error: {exc}", file=sys.stderr)
+        return 2
+    print(markdown(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Build a TensorRT engine from an installed zoo artifact into the engine cache (``visionrt export --trt``).
+
+TensorRT 10 API: explicit-batch network from the ONNX parser, FP16 flag with precision constraints set to
+*obey* (without it, per-layer precisions are silently ignored), one optimization profile from the artifact's
+metadata, a workspace limit, and a persisted timing cache. Build progress is reported through
+``IProgressMonitor``. UNVERIFIED where TensorRT is absent: the selection of layers to pin, the profile and
+the cache key are tested without it; the calls into TensorRT are not.
+"""
+
+import time
+from pathlib import Path
+
+from visionrt import atomic
+from visionrt.errors import ArtifactError
+from visionrt.extras import require
+from visionrt.runtime.backends import tensorrt as trt_backend
+from visionrt.runtime.engine_cache import EngineCache
+from visionrt.runtime.profiles import profile_from_metadata
+
+# TensorRT layer types kept FP32 in FP16 engines whatever the ONNX node names say: normalization reduces
+# over many values, softmax exponentiates, recurrences accumulate over steps.
+FP32_LAYER_TYPES = ("NORMALIZATION", "SOFTMAX", "REDUCE", "RNN_V2", "LOOP", "RECURRENCE")
+
+
+def layers_to_pin(layers: list[tuple[str, str]], fp32_nodes: list[str]) -> list[str]:
+    """Names of network layers to pin to FP32: those the ONNX parser made from an FP32-kept ONNX node
+    (TensorRT names them after the node, sometimes with a suffix) and those of a risky type."""
+    pinned = []
+    for name, type_name in layers:
+        from_node = any(name == node or name.startswith(f"{node}_") or name.startswith(f"{node}/") for node in fp32_nodes)
+        if from_node or type_name.upper() in FP32_LAYER_TYPES:
+            pinned.append(name)
+    return pinned
+
+
+def progress_monitor(trt):
+    """An IProgressMonitor printing each optimizer phase, so a long build is never silent."""
+
+    class Progress(trt.IProgressMonitor):
+        def __init__(self):
+            trt.IProgressMonitor.__init__(self)
+
+        def phase_start(self, phase_name, parent_phase, num_steps):
+            print(f"  [tensorrt] {'  ' if parent_phase else ''}{phase_name}: {num_steps} steps", flush=True)
+
+        def step_complete(self, phase_name, step):
+            return True  # returning False would cancel the build
+
+        def phase_finish(self, phase_name):
+            pass
+
+    return Progress()
+
+
+def build_engine(onnx_path: Path, cache: EngineCache | None = None, workspace: int = trt_backend.DEFAULT_WORKSPACE,
+                 timing_cache: Path | None = None) -> Path:
+    """Build (or find) the engine for ``onnx_path`` on this machine; return its cache path."""
+    trt = trt_backend.tensorrt()
+    cache = cache or EngineCache()
+    meta = trt_backend.read_onnx_metadata(onnx_path)
+    source, precision = trt_backend.build_source(Path(onnx_path), meta)
+    build = trt_backend.build_options(meta, precision, workspace)
+    key = trt_backend.engine_key(meta, source, precision, build, trt_backend.environment())
+    existing = cache.lookup(key)
+    if existing.engine is not None:
+        print(f"engine already built for this machine: {existing.engine}")
+        return existing.engine
+    started = time.perf_counter()
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(0)  # explicit batch is TensorRT 10's only mode
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(source.read_bytes()):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise ArtifactError(f"TensorRT's ONNX parser rejected {source}: {errors}")
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace)
+    config.builder_optimization_level = build["optimization_level"]
+    if precision == "fp16":
+        config.set_flag(trt.BuilderFlag.FP16)
+        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+        _pin_fp32(network, build["fp32_nodes"], trt)
+    profile = profile_from_metadata(meta)
+    trt_profile = builder.create_optimization_profile()
+    trt_profile.set_shape(profile.input_name, profile.min, profile.opt, profile.max)
+    config.add_optimization_profile(trt_profile)
+    timing_path = timing_cache or cache.root / f"timing-{key.tensorrt}-sm{key.compute_capability.replace('.', '')}.cache"
+    config.set_timing_cache(config.create_timing_cache(timing_path.read_bytes() if timing_path.is_file() else b""),
+                            ignore_mismatch=False)
+    config.progress_monitor = monitor = progress_monitor(trt)  # must outlive the build
+    print(f"building TensorRT {key.tensorrt} {precision} engine for {meta['model']} on {key.gpu}; profile "
+          f"min {profile.min} opt {profile.opt} max {profile.max}", flush=True)
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise ArtifactError(f"TensorRT failed to build an engine from {source} (see the log above)")
+    atomic.write_bytes(timing_path, bytes(config.get_timing_cache().serialize()))
+    path = cache.store(key, bytes(serialized), meta, time.perf_counter() - started)
+    print(f"engine written to {path} in {time.perf_counter() - started:.1f} s")
+    return path
+
+
+def _pin_fp32(network, fp32_nodes: list[str], trt) -> list[str]:
+    layers = [network.get_layer(i) for i in range(network.num_layers)]
+    names = layers_to_pin([(layer.name, str(layer.type).split(".")[-1]) for layer in layers], fp32_nodes)
+    for layer in layers:
+        if layer.name in names:
+            layer.precision = trt.float32
+            for index in range(layer.num_outputs):
+                layer.set_output_type(index, trt.float32)
+    return names

@@ -1,0 +1,111 @@
+"""Model cards: Markdown generated from an installed artifact (its ONNX metadata and export report) plus
+the parameter and multiply-accumulate counts of its torch definition."""
+
+import json
+from pathlib import Path
+
+from visionrt import atomic, model_zoo
+
+PICTURES = (("readings.png", "Test strings and what the reader read (green: right, red: wrong)"),
+            ("confusion_matrix.png", "Confusion matrix on the test split"),
+            ("loss_curve.png", "Training curves"))
+
+
+def count_macs(model, example) -> int:
+    """Multiply-accumulates of Conv2d, Linear and LSTM layers for one forward pass of ``example``."""
+    import torch
+
+    total = 0
+
+    def conv(module, inputs, output):
+        nonlocal total
+        kernel = module.kernel_size[0] * module.kernel_size[1] * module.in_channels // module.groups
+        total += output.numel() * kernel
+
+    def linear(module, inputs, output):
+        nonlocal total
+        total += output.numel() * module.in_features
+
+    def lstm(module, inputs, output):
+        nonlocal total
+        steps = inputs[0].shape[0] * inputs[0].shape[1]  # batch x time
+        per_step = 4 * module.hidden_size * (module.input_size + module.hidden_size)
+        total += steps * per_step * (2 if module.bidirectional else 1)
+
+    hooks = []
+    for module in model.modules():
+        hook = {torch.nn.Conv2d: conv, torch.nn.Linear: linear, torch.nn.LSTM: lstm}.get(type(module))
+        if hook:
+            hooks.append(module.register_forward_hook(hook))
+    with torch.no_grad():
+        model(example)
+    for hook in hooks:
+        hook.remove()
+    return total
+
+
+def _parity_rows(parity: dict) -> list[str]:
+    rows = []
+    for check, result in parity.items():
+        for name, figures in result["sets"].items():
+            agreement = figures.get("top1_agreement")
+            rows.append(f"| {check} | {name} | {figures['samples']} | {figures['max_abs_error']:.2e} | "
+                        f"{'-' if agreement is None else f'{agreement:.4f}'} |")
+    return rows
+
+
+def write_card(name: str, baselines: dict | None = None) -> Path:
+    import torch
+
+    from visionrt import runtime
+    from visionrt.train import checkpoint
+
+    spec, folder = model_zoo.get(name), model_zoo.model_dir(name)
+    meta = runtime.load(folder, backend="onnxruntime:cpu", precision="fp32").info.raw
+    report = json.loads((folder / "export_report.json").read_text())
+    payload = checkpoint.load(folder / "weights.pt")
+    model = checkpoint.build_model(payload)
+    shape = [64 if d is None else d for d in spec.input_shape]
+    macs = count_macs(model, torch.zeros(1, *shape))
+    parameters = sum(p.numel() for p in model.parameters())
+    config = meta["training"]["config"] or {}
+    metrics = {k: v for k, v in meta["metrics"].items() if not isinstance(v, (dict, list))}
+    lines = [
+        f"# {name}", "", spec.summary, "",
+        "## Data", f"- {meta['training']['data'].get('source')}, seed {meta['training']['data'].get('seed')}",
+        f"- details: `{json.dumps({k: v for k, v in meta['training']['data'].items() if k not in ('source', 'seed')})}`",
+        "", "## Architecture",
+        f"- `{spec.architecture}` with `{json.dumps(payload['arch_kwargs'])}`",
+        f"- {parameters:,} parameters; {macs / 1e6:.2f} M multiply-accumulates per image at input {shape}",
+        f"- input `{spec.input_name}` {meta['input']['layout']} {meta['input']['shape']} (None: dynamic), "
+        f"outputs {', '.join(f'`{o}`' for o in spec.output_names)}",
+        f"- preprocessing: `{json.dumps(meta['preprocessing'])}`",
+        "", "## Held-out metrics (test split, measured once after training)", "| metric | value |", "|---|---|",
+        *[f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items()],
+    ]
+    if baselines:
+        lines += ["", "## Baselines (same split)", "| baseline | value |", "|---|---|",
+                  *[f"| {k} | {v:.4f} |" for k, v in baselines.items()]]
+    lines += ["", "## Parity", "| check | input set | samples | max abs error | top-1 agreement |", "|---|---|---|---|---|",
+              *_parity_rows(report["parity"]),
+              f"", f"Kept in FP32 in the FP16 variant: {', '.join(report['fp32_nodes_in_fp16']) or 'nothing'}.",
+              "", "## Training",
+              f"- optimizer {config.get('optimizer')}, lr {config.get('lr')}, batch {config.get('batch_size')}, "
+              f"best epoch {config.get('best_epoch')}, {config.get('train_seconds')} s on the training machine's CPU",
+              f"- exported {meta['exported_at']} with {meta['exporter']} (opset {meta['opset']}), torch "
+              f"{meta['torch_version']}, visionrt {meta['visionrt_version']}",
+              f"- artifact sizes: " + ", ".join(f"{k} {v['bytes'] / 1e6:.2f} MB" for k, v in report["files"].items()),
+              "", "## Known limits", *[f"- {limit}" for limit in KNOWN_LIMITS.get(name, [])], ""]
+    lines += [f"![{caption}]({picture})\n" for picture, caption in PICTURES if (folder / picture).is_file()]
+    return atomic.write_text(folder / "MODEL_CARD.md", "\n".join(lines))
+
+
+KNOWN_LIMITS = {
+    "digits": ["Trained on scikit-learn's 8x8 digits (about 40 writers): other handwriting, stroke widths or "
+               "framing may be read worse; crop a single digit tightly before classify().",
+               "Images are read as dark ink on a light background; invert light-on-dark images first."],
+    "digit_reader": ["Strings are synthetic: scikit-learn digits placed side by side; real handwriting with "
+                     "joined strokes, slant or touching digits was never seen.",
+                     "Input is scaled to 16 pixels high; crop the text line tightly (little margin above and below).",
+                     "Only the digits 0-9; no separators, letters or spaces."],
+}

@@ -1,0 +1,197 @@
+"""Native TensorRT backend, written against TensorRT 10's Python API (named I/O tensors,
+``set_tensor_address``, ``execute_async_v3``) and cuda-python for memory; no torch.
+
+Engines come only from the engine cache (``visionrt export MODEL --trt`` builds them): loading never builds
+lazily, so a server never stalls its first request on a build. An execution context is not thread-safe,
+so each calling thread gets its own context, stream and buffers, created on first use and reused after.
+UNVERIFIED: TensorRT cannot be installed where this code was written; the logic around it is tested,
+this module's calls into TensorRT and CUDA are not.
+"""
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from visionrt.errors import ArtifactError, BackendUnavailableError
+from visionrt.hashing import sha256_file
+from visionrt.extras import require
+from visionrt.runtime.backends import cuda
+from visionrt.runtime.backends.base import Backend, Target, TensorSpec, register
+from visionrt.runtime.engine_cache import EngineCache, EngineKey
+from visionrt.runtime.metadata import KEY as METADATA_KEY
+from visionrt.runtime.profiles import Profile, profile_from_metadata
+
+SPEED_RANK = 5  # ahead of every ONNX Runtime provider
+DEFAULT_WORKSPACE = 1 << 30
+
+
+def tensorrt():
+    return require("tensorrt", "gpu")
+
+
+def read_onnx_metadata(path: Path) -> dict:
+    """The visionrt metadata of an ONNX file, read with onnxruntime's CPU session (no GPU, no onnx package)."""
+    import json
+
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    text = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+    if text is None:
+        raise ArtifactError(f"{path} has no visionrt metadata; TensorRT engines are built for zoo artifacts")
+    return json.loads(text)
+
+
+def build_source(path: Path, meta: dict) -> tuple[Path, str]:
+    """(ONNX to build from, precision). FP16 engines build from the FP32 ONNX with the FP16 flag set, so
+    that TensorRT picks kernels itself and honours the FP32 pins; the FP16 ONNX's pins travel as names."""
+    precision = meta.get("precision", "fp32")
+    if precision == "fp16" and (path.parent / "model.onnx").is_file():
+        return path.parent / "model.onnx", "fp16"
+    return path, precision
+
+
+def engine_key(meta: dict, source: Path, precision: str, build: dict, environment: tuple[str, str, str]) -> EngineKey:
+    profile = profile_from_metadata(meta)
+    trt_version, gpu, capability = environment
+    return EngineKey(model=meta["model"], onnx_sha256=sha256_file(source), precision=precision,
+                     profile={"input": profile.input_name, "min": list(profile.min), "opt": list(profile.opt),
+                              "max": list(profile.max)},
+                     build=build, tensorrt=trt_version, gpu=gpu, compute_capability=capability)
+
+
+def build_options(meta: dict, precision: str, workspace: int = DEFAULT_WORKSPACE) -> dict:
+    """The builder settings that shape an engine, as recorded in its key."""
+    pinned = sorted(meta.get("fp32_nodes", [])) if precision == "fp16" else []
+    return {"workspace_bytes": workspace, "fp32_nodes": pinned, "optimization_level": 3}
+
+
+def environment() -> tuple[str, str, str]:
+    """(TensorRT version, GPU name, compute capability) of this machine."""
+    return (tensorrt().__version__, *cuda.device_info())
+
+
+@register
+class TensorRTBackend(Backend):
+    name = "tensorrt"
+
+    @classmethod
+    def targets(cls) -> list[Target]:
+        try:
+            version, gpu, capability = environment()
+        except (ImportError, BackendUnavailableError) as exc:
+            return [Target(cls.name, "cuda", False, f"native TensorRT unavailable: {exc}", SPEED_RANK)]
+        return [Target(cls.name, "cuda", True, f"TensorRT {version} on {gpu} (sm_{capability.replace('.', '')})",
+                       SPEED_RANK)]
+
+    def __init__(self, path: Path, target: Target, threads: int | None = None, cache: EngineCache | None = None,
+                 cuda_graph: bool = False):
+        trt = tensorrt()
+        self._meta = read_onnx_metadata(path)
+        source, precision = build_source(Path(path), self._meta)
+        key = engine_key(self._meta, source, precision, build_options(self._meta, precision), environment())
+        found = (cache or EngineCache()).lookup(key)
+        if found.engine is None:
+            raise BackendUnavailableError(
+                f"no TensorRT engine for {self._meta['model']} ({precision}) fits this machine: {found.explain()}. "
+                f"Build it explicitly with `visionrt export {self._meta['model']} --trt`")
+        self._logger = trt.Logger(trt.Logger.WARNING)
+        self._engine = trt.Runtime(self._logger).deserialize_cuda_engine(found.engine.read_bytes())
+        if self._engine is None:
+            raise ArtifactError(f"TensorRT could not deserialize {found.engine}; delete it and rebuild")
+        self._path, self._engine_path, self._key, self._precision = Path(path), found.engine, key, precision
+        self._profile = profile_from_metadata(self._meta)
+        self._cuda_graph = cuda_graph
+        names = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]
+        is_input = {n: self._engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT for n in names}
+        self._dtypes = {n: np.dtype(trt.nptype(self._engine.get_tensor_dtype(n))) for n in names}
+        self._input_names = [n for n in names if is_input[n]]
+        self._output_names = [n for n in names if not is_input[n]]
+        self._local = threading.local()
+
+    @property
+    def inputs(self) -> list[TensorSpec]:
+        return [TensorSpec(n, tuple(None if d == -1 else d for d in self._engine.get_tensor_shape(n)),
+                           self._dtypes[n].name) for n in self._input_names]
+
+    @property
+    def outputs(self) -> list[TensorSpec]:
+        return [TensorSpec(n, tuple(None if d == -1 else d for d in self._engine.get_tensor_shape(n)),
+                           self._dtypes[n].name) for n in self._output_names]
+
+    @property
+    def custom_metadata(self) -> dict[str, str]:
+        import json
+
+        return {METADATA_KEY: json.dumps(self._meta)}
+
+    def _thread_state(self):
+        """This thread's execution context, stream, per-shape buffers and captured graphs."""
+        state = getattr(self._local, "state", None)
+        if state is None:
+            state = {"context": self._engine.create_execution_context(), "stream": cuda.new_stream(),
+                     "buffers": {}, "graphs": {}}
+            self._local.state = state
+        return state
+
+    def _buffers_for(self, state, shapes: dict[str, tuple]):
+        signature = tuple(shapes[n] for n in self._input_names)
+        if signature not in state["buffers"]:
+            context = state["context"]
+            for name in self._input_names:
+                context.set_input_shape(name, shapes[name])
+            buffers = {n: cuda.Buffers(shapes[n], self._dtypes[n]) for n in self._input_names}
+            buffers.update({n: cuda.Buffers(tuple(context.get_tensor_shape(n)), self._dtypes[n])
+                            for n in self._output_names})
+            state["buffers"][signature] = buffers
+        return signature, state["buffers"][signature]
+
+    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        for name in self._input_names:
+            self._profile.check(feeds[name].shape)
+        state = self._thread_state()
+        context, stream = state["context"], state["stream"]
+        signature, buffers = self._buffers_for(state, {n: tuple(feeds[n].shape) for n in self._input_names})
+        for name in self._input_names:
+            context.set_input_shape(name, feeds[name].shape)
+            np.copyto(buffers[name].host, feeds[name], casting="same_kind")
+            buffers[name].to_device(stream)
+        for name, buffer in buffers.items():
+            context.set_tensor_address(name, int(buffer.device))
+        self._enqueue(state, signature, context, stream)
+        for name in self._output_names:
+            buffers[name].to_host(stream)
+        cuda.synchronize(stream)
+        return [buffers[name].host.copy() for name in self._output_names]
+
+    def _enqueue(self, state, signature, context, stream) -> None:
+        """Run the engine; with cuda_graph, replay a graph captured on this shape's second call."""
+        graph = state["graphs"].get(signature)
+        rt = cuda.cudart()
+        if graph is not None:
+            cuda.check(rt.cudaGraphLaunch(graph, stream), "cudaGraphLaunch")
+            return
+        if self._cuda_graph and signature in state.setdefault("seen", set()):
+            cuda.check(rt.cudaStreamBeginCapture(stream, rt.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal),
+                       "cudaStreamBeginCapture")
+            context.execute_async_v3(int(stream))
+            captured = cuda.check(rt.cudaStreamEndCapture(stream), "cudaStreamEndCapture")
+            state["graphs"][signature] = cuda.check(rt.cudaGraphInstantiate(captured, 0), "cudaGraphInstantiate")
+            cuda.check(rt.cudaGraphLaunch(state["graphs"][signature], stream), "cudaGraphLaunch")
+            return
+        state.setdefault("seen", set()).add(signature)
+        if not context.execute_async_v3(int(stream)):
+            raise BackendUnavailableError(f"TensorRT execute_async_v3 failed for shapes {signature}")
+
+    @property
+    def profile(self) -> Profile:
+        return self._profile
+
+    def describe(self) -> dict:
+        return {"backend": self.name, "device": "cuda", "provider": f"TensorRT {self._key.tensorrt}",
+                "gpu": f"{self._key.gpu} (sm_{self._key.compute_capability.replace('.', '')})",
+                "engine": str(self._engine_path), "engine_key": self._key.digest()[:16],
+                "profile": self._key.profile, "precision_pins": self._key.build["fp32_nodes"],
+                "cuda_graph": self._cuda_graph, "file": str(self._path),
+                "thread_safe": "yes: one execution context, stream and buffer set per calling thread"}

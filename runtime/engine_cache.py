@@ -1,0 +1,114 @@
+"""The TensorRT engine cache: one entry per (model, ONNX bytes, precision, profile, build options,
+TensorRT version, GPU), checked before any engine is deserialized.
+
+Engines do not move between TensorRT versions or GPU architectures, and a stale or shared cache entry is
+the most common way to serve the wrong model. So every entry has a sidecar JSON holding the full key it was
+built for and the artifact's metadata; a lookup compares that key with this machine's and, when an entry of
+the same model does not fit, says exactly what differs.
+"""
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from visionrt import atomic
+from visionrt.errors import ArtifactError
+from visionrt.hashing import sha256_file
+
+
+@dataclass(frozen=True)
+class EngineKey:
+    model: str
+    onnx_sha256: str  # of the ONNX file the engine is built from: two models never share an entry
+    precision: str  # "fp16" (FP16 allowed, listed layers pinned FP32) or "fp32"
+    profile: dict  # {"input", "min", "opt", "max"}
+    build: dict  # builder options that change the engine: workspace, FP32-pinned layers, optimization level
+    tensorrt: str  # TensorRT version
+    gpu: str  # device name
+    compute_capability: str  # e.g. "9.0"
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+
+    def filename(self) -> str:
+        sm = self.compute_capability.replace(".", "")
+        return f"{self.model}-{self.precision}-sm{sm}-trt{self.tensorrt}-{self.digest()[:16]}.engine"
+
+
+def differences(built: dict, here: EngineKey) -> list[str]:
+    """What differs between the key an engine was built for and this machine's key, in words."""
+    found = []
+    if built.get("tensorrt") != here.tensorrt or built.get("compute_capability") != here.compute_capability:
+        found.append(f"built with TensorRT {built.get('tensorrt')} for sm_{_sm(built.get('compute_capability'))} "
+                     f"({built.get('gpu')}), this machine has TensorRT {here.tensorrt} and "
+                     f"sm_{_sm(here.compute_capability)} ({here.gpu})")
+    elif built.get("gpu") != here.gpu:
+        found.append(f"built on {built.get('gpu')}, this machine has {here.gpu} (same architecture)")
+    if built.get("onnx_sha256") != here.onnx_sha256:
+        found.append(f"built from a different ONNX file (sha256 {str(built.get('onnx_sha256'))[:12]}..., "
+                     f"this one is {here.onnx_sha256[:12]}...)")
+    for name in ("precision", "profile", "build"):
+        if built.get(name) != getattr(here, name):
+            found.append(f"{name} differs: engine {json.dumps(built.get(name), sort_keys=True)}, "
+                         f"requested {json.dumps(getattr(here, name), sort_keys=True)}")
+    return found
+
+
+def _sm(capability) -> str:
+    return str(capability).replace(".", "") if capability else "?"
+
+
+@dataclass
+class Lookup:
+    engine: Path | None  # the matching engine, or None
+    rejected: dict[str, list[str]] = field(default_factory=dict)  # other entries of this model: why not
+
+    def explain(self) -> str:
+        if not self.rejected:
+            return "no engine has been built for this model here yet"
+        return "; ".join(f"{name}: {', '.join(reasons)}" for name, reasons in self.rejected.items())
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("VISIONRT_ENGINE_CACHE", Path.home() / ".cache" / "visionrt" / "engines"))
+
+
+class EngineCache:
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else default_root()
+
+    def path_for(self, key: EngineKey) -> Path:
+        return self.root / key.filename()
+
+    def lookup(self, key: EngineKey) -> Lookup:
+        """The engine built for exactly ``key`` (its file intact), or why each entry of this model is not it."""
+        found = Lookup(None)
+        for sidecar in sorted(self.root.glob(f"{key.model}-*.engine.json")) if self.root.is_dir() else []:
+            record = json.loads(sidecar.read_text())
+            engine = sidecar.with_suffix("")
+            if record.get("digest") == key.digest():
+                if not engine.is_file() or sha256_file(engine) != record.get("engine_sha256"):
+                    found.rejected[engine.name] = ["engine file missing or corrupt (sha256 mismatch)"]
+                    continue
+                return Lookup(engine, found.rejected)
+            found.rejected[engine.name] = differences(record.get("key", {}), key) or ["key digest differs"]
+        return found
+
+    def store(self, key: EngineKey, engine: bytes, metadata: dict, build_seconds: float) -> Path:
+        """Write the engine and its sidecar atomically (engine first, so a sidecar always has its engine)."""
+        path = self.path_for(key)
+        atomic.write_bytes(path, engine)
+        sidecar = {"key": asdict(key), "digest": key.digest(), "engine_sha256": hashlib.sha256(engine).hexdigest(),
+                   "metadata": metadata, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                   "build_seconds": round(build_seconds, 2)}
+        atomic.write_text(path.with_name(path.name + ".json"), json.dumps(sidecar, indent=1, sort_keys=True))
+        return path
+
+    def metadata(self, engine: Path) -> dict:
+        sidecar = engine.with_name(engine.name + ".json")
+        if not sidecar.is_file():
+            raise ArtifactError(f"engine {engine} has no sidecar {sidecar.name}; rebuild it")
+        return json.loads(sidecar.read_text())["metadata"]

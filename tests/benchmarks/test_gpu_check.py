@@ -1,0 +1,45 @@
+"""The one-command GPU check: its summaries, and a clear refusal where there is no GPU."""
+
+import pytest
+
+from visionrt.benchmarks import gpu_check
+
+RESULT = {"model": "digits", "rows": [
+    {"name": "pytorch-eager", "backend": "pytorch", "device": "cuda", "precision": "fp16", "timing": "host", "batch": 1,
+     "width": 8, "p50_ms": 0.5, "speedup_vs_eager_fp32": 1.1, "max_abs_error_vs_eager_fp32": 0.01,
+     "top1_agreement_vs_eager_fp32": 1.0},
+    {"name": "pytorch-eager", "backend": "pytorch", "device": "cuda", "precision": "fp32", "timing": "cuda-events",
+     "batch": 1, "width": 8, "p50_ms": 0.55, "speedup_vs_eager_fp32": 1.0, "max_abs_error_vs_eager_fp32": 0.0,
+     "top1_agreement_vs_eager_fp32": 1.0},
+    {"name": "visionrt", "backend": "onnxruntime:cpu", "device": "cpu", "precision": "fp32", "timing": "host", "batch": 1,
+     "width": 8, "p50_ms": 0.03, "speedup_vs_eager_fp32": 6.0, "max_abs_error_vs_eager_fp32": 1e-6,
+     "top1_agreement_vs_eager_fp32": 1.0}]}
+
+
+def test_parity_rows_are_the_fp16_host_rows():
+    rows = gpu_check.parity_rows(RESULT)
+    assert [(r["precision"], r["batch"]) for r in rows] == [("fp16", 1)]
+    assert rows[0]["top1_agreement_vs_eager_fp32"] == 1.0
+
+
+def test_speedup_rows_are_the_cuda_rows():
+    assert [r["timing"] for r in gpu_check.speedup_rows(RESULT)] == ["host", "cuda-events"]
+
+
+def test_markdown_names_the_sections():
+    summary = {"environment": {"cpu": "x", "cpu_count": 2, "torch_threads": 2, "python": "3", "numpy": "2",
+                               "onnxruntime": "1", "onnxruntime_providers": ["CPUExecutionProvider"], "torch": "2",
+                               "visionrt": "0", "cuda": None},
+               "fp16_parity": gpu_check.parity_rows(RESULT), "cuda_speedups": gpu_check.speedup_rows(RESULT),
+               "runtime_backends": [{"name": "tensorrt:cuda", "available": False, "reason": "not installed"}]}
+    text = gpu_check.markdown(summary)
+    for heading in ("# GPU check", "## FP16 against eager FP32", "## CUDA latency", "- no `tensorrt:cuda`: not installed"):
+        assert heading in text
+
+
+def test_without_a_gpu_it_exits_2_with_a_reason(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert gpu_check.main([str(tmp_path)]) == 2
+    assert "needs a CUDA GPU" in capsys.readouterr().err
