@@ -25,7 +25,7 @@ OVERHEAD_BLOCKS = 5
 @dataclass
 class BenchConfig:
     model: str = "digits"
-    batches: tuple[int, ...] = (1, 8, 64)
+    batches: tuple[int, ...] | None = None  # None: the model's registry default (1, 8, 64 for digits)
     warmup: int = 50
     iters: int = 500
     device: str = "auto"  # "cpu", "cuda", or "auto" (CPU always, CUDA too where torch sees a GPU)
@@ -71,13 +71,17 @@ def batch_of(real: np.ndarray, size: int, width: int | None = None) -> np.ndarra
 def shapes_for(config: BenchConfig) -> list[tuple[int, int | None]]:
     """(batch, width) pairs: the batch sweep at the data's own width, then the spec's width sweep at batch 1."""
     widths = model_zoo.get(config.model).bench_widths if config.widths is None else config.widths
-    return [(batch, None) for batch in config.batches] + [(1, width) for width in widths]
+    return [(batch, None) for batch in batches_for(config)] + [(1, width) for width in widths]
+
+
+def batches_for(config: BenchConfig) -> tuple[int, ...]:
+    return model_zoo.get(config.model).bench_batches if config.batches is None else tuple(config.batches)
 
 
 def run(config: BenchConfig) -> dict:
     torch = require("torch", "train")
     tqdm = require("tqdm", "train").tqdm
-    if not config.batches or min(config.batches) < 1 or config.iters < 1 or config.warmup < 0:
+    if not batches_for(config) or min(batches_for(config)) < 1 or config.iters < 1 or config.warmup < 0:
         raise UserInputError(f"batches must be positive and iters >= 1, got {config.batches}, {config.iters}")
     devices = devices_for(config, torch)
     weights, real = inputs_for(config)
@@ -188,7 +192,7 @@ def paired_overhead(model_dir: Path, real: np.ndarray, config: BenchConfig) -> d
     model = runtime.load(model_dir, backend="onnxruntime:cpu", precision="fp32")
     session, name = model.backend.session, model.inputs[0].name
     by_batch = []
-    for size in config.batches:
+    for size in batches_for(config):
         batch = batch_of(real, size)
         iters = max(config.iters, 1000) if size == 1 else config.iters  # batch 1 is where the bar is, and cheap
         blocks = []

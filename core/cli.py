@@ -149,7 +149,7 @@ def add_bench(sub) -> None:
                             description="Batch sweep with warm-up; writes JSON (raw samples), Markdown and a PNG "
                                         "plot into --out and prints the table.")
     parser.add_argument("model", choices=_model_names())
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--batches", type=int, nargs="+", help="batch sweep (default: the model's, e.g. 1 8 64)")
     parser.add_argument("--widths", type=int, nargs="*", help="width sweep at batch 1 for dynamic-width models "
                         "(default: the registry's, e.g. 32 64 128 256 for digit_reader); pass none to skip")
     parser.add_argument("--iters", type=int, default=500, help="timed iterations per row (default 500)")
@@ -164,7 +164,7 @@ def add_bench(sub) -> None:
 def cmd_bench(args) -> int:
     from visionrt.benchmarks import harness, report
 
-    config = harness.BenchConfig(model=args.model, batches=tuple(args.batches), iters=args.iters,
+    config = harness.BenchConfig(model=args.model, batches=tuple(args.batches) if args.batches else None, iters=args.iters,
                                  warmup=args.warmup, device=args.device, out=args.out, compile=args.compile,
                                  widths=None if args.widths is None else tuple(args.widths),
                                  progress=not args.no_progress)

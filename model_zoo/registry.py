@@ -30,6 +30,7 @@ class ModelSpec:
     dynamic_axes: dict[int, str] = field(default_factory=dict)  # input axes besides batch that vary, e.g. {3: "width"}
     dynamic_ranges: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # (min, opt, max) per such axis
     bench_widths: tuple[int, ...] = ()  # for dynamic-width models: the width sweep the benchmark runs at batch 1
+    bench_batches: tuple[int, ...] = (1, 8, 64)  # the default batch sweep
     train_defaults: dict[str, Any] = field(default_factory=dict)
 
 
@@ -97,5 +98,26 @@ register(
         dynamic_ranges={3: (8, 128, 1024)},  # TensorRT profile: 1 to about 60 digits
         bench_widths=(32, 64, 128, 256),
         train_defaults={"optimizer": "adam", "lr": 2e-3, "batch_size": 64, "width": 32, "hidden": 128, "epochs": 20},
+    )
+)
+
+register(
+    ModelSpec(
+        name="denoiser",
+        task="denoising",
+        summary="Convolutional denoising autoencoder with skip connections (RGB, Gaussian noise sigma 0.1), any size",
+        architecture="visionrt.model_zoo.denoiser:DenoisingAutoencoder",
+        trainer="visionrt.train.denoiser:train_denoiser",
+        train_config="visionrt.train.denoiser:DenoiserTrainConfig",
+        validation_data="visionrt.train.denoiser:validation_inputs",
+        samples="visionrt.train.denoiser:write_samples",
+        input_name="image",
+        input_shape=(3, None, None),
+        output_names=("denoised",),
+        max_batch_size=16,
+        dynamic_axes={2: "height", 3: "width"},
+        dynamic_ranges={2: (16, 256, 2048), 3: (16, 256, 2048)},
+        bench_batches=(1, 4, 16),
+        train_defaults={"lr": 1e-3, "batch_size": 16, "width": 32, "steps": 1500, "patch": 64},
     )
 )

@@ -56,7 +56,7 @@ def save_confusion_png(matrix: np.ndarray, labels: list[str], path: str | Path, 
 
 
 def save_loss_curve_png(history: list[dict], path: str | Path, title: str, loss_label: str = "cross-entropy",
-                        metric_label: str = "validation accuracy") -> Path:
+                        metric_label: str = "validation accuracy", metric_range: tuple | None | str = "accuracy") -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -70,7 +70,9 @@ def save_loss_curve_png(history: list[dict], path: str | Path, title: str, loss_
     loss_axes.set(xlabel="epoch", ylabel=loss_label, yscale="log", title=title)
     loss_axes.legend()
     acc_axes.plot(epochs, [h["val_acc"] for h in history], color="tab:green")
-    acc_axes.set(xlabel="epoch", ylabel=metric_label, ylim=(max(0.0, min(h["val_acc"] for h in history) - 0.02), 1.0))
+    acc_axes.set(xlabel="epoch", ylabel=metric_label)
+    if metric_range == "accuracy":
+        acc_axes.set_ylim(max(0.0, min(h["val_acc"] for h in history) - 0.02), 1.0)
     figure.tight_layout()
     return _save_figure(figure, path)
 
