@@ -20,8 +20,10 @@ demo: $(STAMP)
 	$(BIN)/visionrt zoo
 	$(BIN)/visionrt run digits model_zoo/samples/digits/*.png
 	$(BIN)/visionrt run digit_reader model_zoo/samples/digit_reader/*.png
+	$(BIN)/visionrt run denoiser model_zoo/samples/denoiser/*.png -o demo-out
 	$(BIN)/visionrt bench digits --out demo-out --iters 200
 	$(BIN)/visionrt bench digit_reader --out demo-out --iters 100
+	$(BIN)/visionrt bench denoiser --out demo-out --iters 30
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -30,10 +32,12 @@ test: $(STAMP)
 zoo: $(STAMP)
 	$(BIN)/visionrt zoo rebuild digits --seed 0
 	$(BIN)/visionrt zoo rebuild digit_reader --seed 0
+	$(BIN)/visionrt zoo rebuild denoiser --seed 0
 
 bench: $(STAMP)
 	$(BIN)/visionrt bench digits --out bench-out
 	$(BIN)/visionrt bench digit_reader --out bench-out
+	$(BIN)/visionrt bench denoiser --out bench-out
 
 clean:
 	rm -rf $(VENV) runs bench-out demo-out build *.egg-info

@@ -107,7 +107,8 @@ def print_export_report(report: dict, repository: Path) -> None:
 def add_run(sub) -> None:
     parser = sub.add_parser("run", help="run a model on images with the torch-free runtime",
                             description="Run image files (any size or color mode) through the model's task API: "
-                                        "classify() for classifiers, read() for text readers.")
+                                        "classify() for classifiers, read() for text readers, denoise() for the denoiser "
+                                        "(writes <name>_<model>.png into -o DIR).")
     parser.add_argument("model", help="zoo name, model folder or .onnx file")
     parser.add_argument("inputs", nargs="+", type=Path, help="image files")
     parser.add_argument("--backend", default="auto", help="auto, onnxruntime, or backend:device (default auto)")
@@ -131,6 +132,16 @@ def cmd_run(args) -> int:
         for r in results:
             others = ", ".join(f"{label} {p:.3f}" for label, p in r["top_k"][1:])
             print(f"{r['input']}: {r['label']} ({r['probability']:.4f})" + (f"  [{others}]" if others else ""))
+    elif hasattr(model, "denoise"):
+        if not args.output:
+            raise VisionRTError("image-to-image models write pictures: pass -o DIR")
+        results = []
+        for path, image in zip(files, model.denoise(files)):
+            target = args.output / f"{Path(path).stem}_{model.info.model}.png"
+            with atomic.atomic_path(target) as tmp:
+                image.save(tmp, format="PNG")
+            results.append({"input": path, "output": str(target)})
+            print(f"{path} -> {target}")
     elif hasattr(model, "read"):
         results = [{"input": path, "text": r.text, "confidence": r.confidence} for path, r in zip(files, model.read(files))]
         for r in results:

@@ -25,7 +25,8 @@ def describe_artifacts() -> list[dict]:
 
 
 HEADLINE_METRICS = {"accuracy": "test accuracy", "sequence_accuracy": "sequence accuracy",
-                    "character_error_rate": "CER"}
+                    "character_error_rate": "CER", "denoised_psnr_db": "PSNR dB",
+                    "gain_over_noisy_db": "gain over noisy dB", "gain_over_best_filter_db": "gain over best filter dB"}
 
 
 def _worst(parity: dict, figure: str, reduce=max):
@@ -42,7 +43,7 @@ def table() -> str:
     from visionrt import runtime
 
     lines = [f"model repository: {model_zoo.repository_path()}", "",
-             "| model | task | held-out metrics | FP32 vs PyTorch max abs err | FP16 vs FP32 top-1 agreement | exported |",
+             "| model | task | held-out metrics | FP32 vs PyTorch max abs err | FP16 vs FP32 (worst set) | exported |",
              "|---|---|---|---|---|---|"]
     for entry in describe_artifacts():
         if not entry["installed"]:
@@ -50,8 +51,10 @@ def table() -> str:
             continue
         fp32_err = _worst(entry["parity_fp32"], "max_abs_error")
         agreement = _worst(entry["parity_fp16"], "top1_agreement", min)
+        psnr = _worst(entry["parity_fp16"], "psnr_db", min)
+        fp16 = f"top-1 agreement {agreement:.4f}" if agreement is not None else f"PSNR {psnr:.1f} dB"
         lines.append(f"| {entry['model']} | {entry['task']} | {_headline(entry['metrics'])} | {fp32_err:.2e} | "
-                     f"{agreement:.4f} | {entry['exported_at']} |")
+                     f"{fp16} | {entry['exported_at']} |")
     lines += ["", "backends on this machine:"]
     lines += [f"  {'yes' if t.available else 'no '}  {t.name:22s} {t.reason}" for t in runtime.available_backends()]
     return "\n".join(lines)
@@ -68,7 +71,7 @@ def rebuild(name: str, seed: int, runs_dir: Path) -> dict:
     config = model_zoo.resolve(spec.train_config).from_spec(seed=seed, runs_dir=runs_dir)
     run_dir = model_zoo.resolve(spec.trainer)(config)
     report = export_checkpoint(run_dir / "best.pt")
-    for picture in ("confusion_matrix.png", "loss_curve.png", "readings.png", "training.json"):
+    for picture in ("confusion_matrix.png", "loss_curve.png", "readings.png", "before_after.png", "training.json"):
         if (run_dir / picture).is_file():
             shutil.copyfile(run_dir / picture, model_zoo.model_dir(name) / picture)
     model_zoo.resolve(spec.samples)(checkpoint.load(run_dir / "best.pt"), model_zoo.samples_dir(name))

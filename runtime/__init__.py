@@ -13,9 +13,9 @@ from visionrt.runtime import selection, source as sources
 from visionrt.runtime.backends import Target, backend_classes
 from visionrt.runtime.metadata import ModelInfo
 from visionrt.runtime.model import Model
-from visionrt.runtime.tasks import Classifier, Prediction, Reading, TextReader, model_class
+from visionrt.runtime.tasks import Classifier, Denoiser, Prediction, Reading, TextReader, model_class
 
-__all__ = ["load", "available_backends", "Model", "Classifier", "Prediction", "TextReader", "Reading", "Target"]
+__all__ = ["load", "available_backends", "Model", "Classifier", "Prediction", "TextReader", "Reading", "Denoiser", "Target"]
 
 
 def available_backends() -> list[Target]:

@@ -2,9 +2,11 @@
 
 from visionrt.runtime.model import Model
 from visionrt.runtime.tasks.classify import Classifier, Prediction
+from visionrt.runtime.tasks.image_to_image import Denoiser
 from visionrt.runtime.tasks.read_text import Reading, TextReader
 
-TASKS: dict[str, type[Model]] = {"classification": Classifier, "text_recognition": TextReader}
+TASKS: dict[str, type[Model]] = {"classification": Classifier, "text_recognition": TextReader,
+                                  "denoising": Denoiser}
 
 
 def model_class(task: str | None) -> type[Model]:
@@ -12,4 +14,4 @@ def model_class(task: str | None) -> type[Model]:
     return TASKS.get(task or "", Model)
 
 
-__all__ = ["TASKS", "Classifier", "Prediction", "TextReader", "Reading", "model_class"]
+__all__ = ["TASKS", "Classifier", "Prediction", "TextReader", "Reading", "Denoiser", "model_class"]

@@ -42,3 +42,16 @@ def test_input_sets_cover_real_and_random_at_two_batch_sizes():
     assert {name: batch for name, (_, batch) in sets.items()} == {
         "real_batch1": 1, "real_batch64": 64, "random_batch1": 1, "random_batch64": 64}
     assert sets["random_batch64"][0].dtype == np.float32
+
+
+def test_image_outputs_are_gated_on_psnr_where_the_tolerance_says_so():
+    rng = np.random.default_rng(0)
+    reference = rng.random((2, 3, 16, 16))
+    close = reference + 0.003 * rng.standard_normal(reference.shape)  # about 50 dB
+    close[0, 0, 0, 0] += 0.05  # one pixel off by more than the max-abs allowance
+    figures = validate.compare(reference, close)
+    assert 45 < figures["psnr_db"] < 55
+    assert validate.failures({"real_batch1": figures}, validate.FP16_TOLERANCE) == []
+    far = validate.compare(reference, reference + 0.05 * rng.standard_normal(reference.shape))
+    assert "PSNR" in validate.failures({"real_batch1": far}, validate.FP16_TOLERANCE)[0]
+    assert "max abs error" in validate.failures({"real_batch1": figures}, validate.FP32_TOLERANCE)[0]

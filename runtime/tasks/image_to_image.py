@@ -1,0 +1,96 @@
+"""Image-to-image task APIs: an image of any size in, an image of the same size out.
+
+The network is fully convolutional but needs sides that are multiples of its down-sampling factor, so
+images are reflect-padded up to one and the output is cropped back. Large images run in overlapping
+tiles; each tile contributes only its interior (the margin gives every kept pixel full context), so no
+seams appear where tiles meet.
+"""
+
+import numpy as np
+from PIL import Image
+
+from visionrt.errors import ArtifactError, UserInputError
+from visionrt.runtime.model import Model
+from visionrt.runtime.tasks import images
+
+
+def to_rgb01(item) -> np.ndarray:
+    """Any image input as float32 RGB in [0, 1], shape (H, W, 3)."""
+    pil = images.flatten_alpha(images.to_pil(item)).convert("RGB")
+    return np.asarray(pil, dtype=np.float32) / 255.0
+
+
+def to_image(array: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8))
+
+
+def pad_to_multiple(image: np.ndarray, multiple: int, minimum: int = 16) -> np.ndarray:
+    """Reflect-pad (H, W, C) at the bottom and right to multiples of ``multiple`` and at least ``minimum``."""
+    height, width = image.shape[:2]
+    target_h = max(minimum, -(-height // multiple) * multiple)
+    target_w = max(minimum, -(-width // multiple) * multiple)
+    mode = "reflect" if height > 1 and width > 1 and target_h < 2 * height and target_w < 2 * width else "edge"
+    return np.pad(image, ((0, target_h - height), (0, target_w - width), (0, 0)), mode=mode)
+
+
+def tile_starts(length: int, tile: int, margin: int) -> list[int]:
+    """Starts of tiles of size ``tile`` covering ``length``, overlapping by 2 * ``margin``."""
+    if length <= tile:
+        return [0]
+    step = tile - 2 * margin
+    starts = list(range(0, length - tile, step)) + [length - tile]
+    return sorted(set(starts))
+
+
+def run_tiled(run, image: np.ndarray, tile: int, margin: int) -> np.ndarray:
+    """Apply ``run`` ((1, C, h, w) -> (1, C', h, w)) to a padded (H, W, C) image tile by tile."""
+    height, width = image.shape[:2]
+    output = None
+    for top in tile_starts(height, tile, margin):
+        for left in tile_starts(width, tile, margin):
+            patch = image[top : top + tile, left : left + tile]
+            result = run(np.ascontiguousarray(patch.transpose(2, 0, 1)[None]))[0].transpose(1, 2, 0)
+            if output is None:
+                output = np.zeros((height, width, result.shape[2]), np.float32)
+            # keep the interior; at the image border the tile edge is the image edge, so keep it too
+            y0 = 0 if top == 0 else margin
+            x0 = 0 if left == 0 else margin
+            y1 = patch.shape[0] if top + tile >= height else patch.shape[0] - margin
+            x1 = patch.shape[1] if left + tile >= width else patch.shape[1] - margin
+            output[top + y0 : top + y1, left + x0 : left + x1] = result[y0:y1, x0:x1]
+    return output
+
+
+class ImageToImage(Model):
+    """Shared machinery: pad, run whole or tiled, crop back to the input's size."""
+
+    tile, margin = 512, 32  # images with both sides <= tile run whole
+
+    def _record(self) -> dict:
+        if self.info.preprocessing is None:
+            raise ArtifactError(f"{self.source} carries no visionrt preprocessing metadata; use run()")
+        return self.info.preprocessing
+
+    def _map(self, inputs, convert):
+        single = images.is_single_image(inputs)
+        items = [inputs] if single else list(inputs)
+        if not items:
+            raise UserInputError("got an empty list of images")
+        results = [convert(item) for item in items]
+        return results[0] if single else results
+
+    def _apply(self, array: np.ndarray) -> np.ndarray:
+        height, width = array.shape[:2]
+        multiple = self._record().get("multiple", 1)
+        padded = pad_to_multiple(array, multiple)
+        if max(padded.shape[:2]) <= self.tile:
+            out = self.run(np.ascontiguousarray(padded.transpose(2, 0, 1)[None]))[0].transpose(1, 2, 0)
+        else:
+            out = run_tiled(self.run, padded, self.tile, self.margin)
+        return out[:height, :width]
+
+
+class Denoiser(ImageToImage):
+    def denoise(self, inputs):
+        """Denoise one image (returns a PIL RGB image of the same size) or a list of them."""
+        return self._map(inputs, lambda item: to_image(self._apply(to_rgb01(item))))
