@@ -10,20 +10,22 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from visionrt import atomic
-from visionrt.errors import UserInputError
 from visionrt.extras import require
-from visionrt.model_zoo import get as get_spec
 from visionrt.train import checkpoint, evaluate, photos
+from visionrt.train.config import FromSpec
 
 NOISE = {"kind": "gaussian", "sigma": 0.1, "clip": [0.0, 1.0]}  # sigma in [0, 1] units (25.5 / 255)
 
 
 @dataclass
-class DenoiserTrainConfig:
+class DenoiserTrainConfig(FromSpec):
+    MODEL: ClassVar[str] = "denoiser"
+
     seed: int = 0
     lr: float = 1e-3
     batch_size: int = 16
@@ -34,13 +36,6 @@ class DenoiserTrainConfig:
     runs_dir: Path = Path("runs")
     progress: bool = True
 
-    @classmethod
-    def from_spec(cls, **overrides) -> "DenoiserTrainConfig":
-        given = {k: v for k, v in overrides.items() if v is not None}
-        unsupported = sorted(set(given) - set(cls.__dataclass_fields__))
-        if unsupported:
-            raise UserInputError(f"denoiser training does not support: {', '.join(unsupported)}")
-        return cls(**{**get_spec("denoiser").train_defaults, **given})
 
 
 def add_noise(clean: np.ndarray, rng: np.random.Generator, sigma: float = NOISE["sigma"]) -> np.ndarray:

@@ -5,22 +5,24 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from visionrt import atomic
-from visionrt.errors import UserInputError
 from visionrt.extras import require
-from visionrt.model_zoo import get as get_spec
 from visionrt.model_zoo.digit_reader import BLANK
 from visionrt.runtime.tasks.read_text import ctc_greedy_decode
 from visionrt.train import checkpoint, data, evaluate, loop, strings
+from visionrt.train.config import FromSpec
 
 ALPHABET = "0123456789"
 
 
 @dataclass
-class ReaderTrainConfig:
+class ReaderTrainConfig(FromSpec):
+    MODEL: ClassVar[str] = "digit_reader"
+
     seed: int = 0  # seeds the digit split, the rendering, the initialization and the batch order
     optimizer: str = "adam"
     lr: float = 2e-3
@@ -34,13 +36,6 @@ class ReaderTrainConfig:
     runs_dir: Path = Path("runs")
     progress: bool = True
 
-    @classmethod
-    def from_spec(cls, **overrides) -> "ReaderTrainConfig":
-        given = {k: v for k, v in overrides.items() if v is not None}
-        unsupported = sorted(set(given) - set(cls.__dataclass_fields__))
-        if unsupported:
-            raise UserInputError(f"digit_reader training does not support: {', '.join(unsupported)}")
-        return cls(**{**get_spec("digit_reader").train_defaults, **given})
 
 
 def split_strings(dataset: data.DigitsData, part: str, count: int, seed: int):

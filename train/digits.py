@@ -4,19 +4,22 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from visionrt import atomic
 from visionrt.extras import require
-from visionrt.model_zoo import get as get_spec
 from visionrt.train import checkpoint, data, evaluate, loop, search
+from visionrt.train.config import FromSpec
 
 LABELS = [str(d) for d in range(10)]
 
 
 @dataclass
-class DigitsTrainConfig:
+class DigitsTrainConfig(FromSpec):
+    MODEL: ClassVar[str] = "digits"
+
     seed: int = 0  # seeds the split, the initialization, the batch order and the augmentation
     optimizer: str = "adam"
     lr: float = 2e-3
@@ -30,11 +33,6 @@ class DigitsTrainConfig:
     limit: int | None = None  # train on only this many training images (for quick tests)
     progress: bool = True
 
-    @classmethod
-    def from_spec(cls, **overrides) -> "DigitsTrainConfig":
-        defaults = {k: v for k, v in get_spec("digits").train_defaults.items()}
-        defaults.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**defaults)
 
 
 @dataclass

@@ -1,0 +1,21 @@
+"""Training configs start from the registry's defaults and refuse options they cannot honour."""
+
+import pytest
+
+from visionrt.errors import UserInputError
+from visionrt.model_zoo import get, names, resolve
+
+
+@pytest.mark.parametrize("name", names())
+def test_defaults_come_from_the_registry(name):
+    spec = get(name)
+    config = resolve(spec.train_config).from_spec()
+    for key, value in spec.train_defaults.items():
+        assert getattr(config, key) == value
+
+
+def test_unset_options_are_ignored_and_unknown_ones_refused_by_flag_name():
+    config_class = resolve(get("denoiser").train_config)
+    assert config_class.from_spec(epochs=None, seed=3).seed == 3
+    with pytest.raises(UserInputError, match="denoiser training does not support: --epochs, --search"):
+        config_class.from_spec(epochs=5, search="random")
