@@ -21,9 +21,11 @@ demo: $(STAMP)
 	$(BIN)/visionrt run digits model_zoo/samples/digits/*.png
 	$(BIN)/visionrt run digit_reader model_zoo/samples/digit_reader/*.png
 	$(BIN)/visionrt run denoiser model_zoo/samples/denoiser/*.png -o demo-out
+	$(BIN)/visionrt run vae model_zoo/samples/vae_encoder/*.png -o demo-out
 	$(BIN)/visionrt bench digits --out demo-out --iters 200
 	$(BIN)/visionrt bench digit_reader --out demo-out --iters 100
 	$(BIN)/visionrt bench denoiser --out demo-out --iters 30
+	$(BIN)/visionrt bench vae_decoder --out demo-out --iters 200
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -33,11 +35,14 @@ zoo: $(STAMP)
 	$(BIN)/visionrt zoo rebuild digits --seed 0
 	$(BIN)/visionrt zoo rebuild digit_reader --seed 0
 	$(BIN)/visionrt zoo rebuild denoiser --seed 0
+	$(BIN)/visionrt zoo rebuild vae --seed 0
 
 bench: $(STAMP)
 	$(BIN)/visionrt bench digits --out bench-out
 	$(BIN)/visionrt bench digit_reader --out bench-out
 	$(BIN)/visionrt bench denoiser --out bench-out
+	$(BIN)/visionrt bench vae_encoder --out bench-out
+	$(BIN)/visionrt bench vae_decoder --out bench-out
 
 clean:
 	rm -rf $(VENV) runs bench-out demo-out build *.egg-info

@@ -148,7 +148,7 @@ def reference_outputs(weights: Path, inputs: dict) -> dict:
 
     model = checkpoint.build_model(checkpoint.load(weights))
     with torch.inference_mode():
-        return {shape: model(torch.from_numpy(batch)).numpy() for shape, batch in inputs.items()}
+        return {shape: cands.merge_outputs(model(torch.from_numpy(batch))) for shape, batch in inputs.items()}
 
 
 def time_row(candidate, bind, batch: np.ndarray, reference: np.ndarray, config: BenchConfig, torch) -> dict:
@@ -197,7 +197,7 @@ def paired_overhead(model_dir: Path, real: np.ndarray, config: BenchConfig) -> d
         iters = max(config.iters, 1000) if size == 1 else config.iters  # batch 1 is where the bar is, and cheap
         blocks = []
         for _ in range(OVERHEAD_BLOCKS):
-            ours, bare = timing.time_paired(lambda: model.run(batch), lambda: session.run(None, {name: batch})[0],
+            ours, bare = timing.time_paired(lambda: model.run(batch), lambda: session.run(None, {name: batch}),
                                             config.warmup, iters)
             blocks.append((float(np.median(ours)) / 1e6, float(np.median(bare)) / 1e6))
         ratios = [ours / bare for ours, bare in blocks]

@@ -67,7 +67,7 @@ def markdown(result: dict) -> str:
                                  ("batch", "runtime_us", "bare_us", "overhead_pct", "blocks"),
                                  ("batch", "visionrt p50 us", "bare session p50 us", "overhead %", "per block %")), ""]
     if result.get("bars"):
-        parts += ["## Bars", *[f"- {name}: {bar['value']:.3g} (bar {bar['bar']}): {'met' if bar['met'] else 'NOT met'}"
+        parts += ["## Bars (set for the digits classifier; the same figures, for information, for other models)", *[f"- {name}: {bar['value']:.3g} (bar {bar['bar']}): {'met' if bar['met'] else 'NOT met'}"
                                for name, bar in result["bars"].items()], ""]
     return "\n".join(parts)
 

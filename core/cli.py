@@ -63,7 +63,8 @@ def add_export(sub) -> None:
 
 
 def newest_checkpoint(runs_dir: Path, model: str) -> Path:
-    found = sorted(runs_dir.glob(f"{model}-*/best.pt"), key=lambda p: p.stat().st_mtime)
+    """The newest ``runs/<model>-*/best.pt``, or ``runs/*/<model>.pt`` for runs that train several graphs."""
+    found = sorted([*runs_dir.glob(f"{model}-*/best.pt"), *runs_dir.glob(f"*/{model}.pt")], key=lambda p: p.stat().st_mtime)
     if not found:
         raise VisionRTError(f"no checkpoint under {runs_dir}/{model}-*/; run `visionrt train {model}` first "
                             "or pass --checkpoint")
@@ -107,8 +108,8 @@ def print_export_report(report: dict, repository: Path) -> None:
 def add_run(sub) -> None:
     parser = sub.add_parser("run", help="run a model on images with the torch-free runtime",
                             description="Run image files (any size or color mode) through the model's task API: "
-                                        "classify() for classifiers, read() for text readers, denoise() for the denoiser "
-                                        "(writes <name>_<model>.png into -o DIR).")
+                                        "classify() for classifiers, read() for text readers, denoise() for the denoiser and "
+                                        "reconstruct() for the vae (both write <name>_<model>.png into -o DIR).")
     parser.add_argument("model", help="zoo name, model folder or .onnx file")
     parser.add_argument("inputs", nargs="+", type=Path, help="image files")
     parser.add_argument("--backend", default="auto", help="auto, onnxruntime, or backend:device (default auto)")
@@ -132,12 +133,13 @@ def cmd_run(args) -> int:
         for r in results:
             others = ", ".join(f"{label} {p:.3f}" for label, p in r["top_k"][1:])
             print(f"{r['input']}: {r['label']} ({r['probability']:.4f})" + (f"  [{others}]" if others else ""))
-    elif hasattr(model, "denoise"):
+    elif hasattr(model, "denoise") or hasattr(model, "reconstruct"):
         if not args.output:
             raise VisionRTError("image-to-image models write pictures: pass -o DIR")
+        transform, suffix = (model.denoise, "denoiser") if hasattr(model, "denoise") else (model.reconstruct, "vae")
         results = []
-        for path, image in zip(files, model.denoise(files)):
-            target = args.output / f"{Path(path).stem}_{model.info.model}.png"
+        for path, image in zip(files, transform(files)):
+            target = args.output / f"{Path(path).stem}_{suffix}.png"
             with atomic.atomic_path(target) as tmp:
                 image.save(tmp, format="PNG")
             results.append({"input": path, "output": str(target)})
@@ -192,7 +194,7 @@ def add_zoo(sub) -> None:
     zoo_sub = parser.add_subparsers(dest="zoo_command")
     zoo_sub.add_parser("list", help="models, metrics and parity from the artifacts, and this machine's backends")
     rebuild = zoo_sub.add_parser("rebuild", help="train with registry defaults, export, write samples")
-    rebuild.add_argument("model", choices=_model_names())
+    rebuild.add_argument("model", choices=_model_names() + ["vae"], help="vae retrains and installs both VAE graphs")
     rebuild.add_argument("--seed", type=int, default=0)
     rebuild.add_argument("--runs-dir", type=Path, default=Path("runs"))
     card = zoo_sub.add_parser("card", help="regenerate MODEL_CARD.md for an installed model")
@@ -204,8 +206,8 @@ def cmd_zoo(args) -> int:
     from visionrt.model_zoo import listing
 
     if args.zoo_command == "rebuild":
-        report = listing.rebuild(args.model, args.seed, args.runs_dir)
-        print_export_report(report, listing.model_zoo.repository_path())
+        for report in listing.rebuild(args.model, args.seed, args.runs_dir):
+            print_export_report(report, listing.model_zoo.repository_path())
     elif args.zoo_command == "card":
         print(f"wrote {listing.write_card(args.model)}")
     else:

@@ -12,7 +12,7 @@ from visionrt.extras import require
 
 KEY = "visionrt"
 SCHEMA = "visionrt-metadata/1"
-TASK_FIELDS = ("alphabet", "blank")  # checkpoint fields a task API needs, copied as they are
+TASK_FIELDS = ("alphabet", "blank", "latent", "beta", "noise")  # checkpoint fields a task API needs, copied as is
 
 
 def build(spec, payload: dict, weights_sha256: str, precision: str, exporter: str, opset: int) -> dict:
@@ -23,7 +23,7 @@ def build(spec, payload: dict, weights_sha256: str, precision: str, exporter: st
         "model": spec.name,
         "task": spec.task,
         "summary": spec.summary,
-        "input": {"name": spec.input_name, "layout": "NCHW", "shape": list(spec.input_shape), "dtype": "float32"},
+        "input": {"name": spec.input_name, "layout": "NCHW" if len(spec.input_shape) == 3 else "NC", "shape": list(spec.input_shape), "dtype": "float32"},
         "outputs": list(spec.output_names),
         "max_batch_size": spec.max_batch_size,
         "dynamic_ranges": {str(axis): list(r) for axis, r in spec.dynamic_ranges.items()},

@@ -19,6 +19,7 @@ from visionrt.extras import require
 from visionrt.train import checkpoint
 
 FP32_FILE, FP16_FILE, WEIGHTS_FILE, REPORT_FILE = "model.onnx", "model_fp16.onnx", "weights.pt", "export_report.json"
+TOP1_TASKS = ("classification", "text_recognition")  # outputs are class scores: their argmax must agree
 
 
 @dataclass
@@ -34,11 +35,10 @@ def ort_runner(path: Path, input_name: str):
     from visionrt import runtime
 
     model = runtime.load(path, backend="onnxruntime:cpu")
-    first_output = model.outputs[0].name
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: np.ndarray) -> list[np.ndarray]:
         result = model.run({input_name: x})
-        return result[first_output] if isinstance(result, dict) else result
+        return [result[spec.name] for spec in model.outputs] if isinstance(result, dict) else [result]
 
     return run
 
@@ -46,9 +46,10 @@ def ort_runner(path: Path, input_name: str):
 def torch_runner(model):
     torch = require("torch", "train")
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: np.ndarray) -> list[np.ndarray]:
         with torch.no_grad():
-            return model(torch.from_numpy(x)).numpy()
+            out = model(torch.from_numpy(x))
+        return [t.numpy() for t in out] if isinstance(out, (tuple, list)) else [out.numpy()]
 
     return run
 
@@ -84,13 +85,14 @@ def export_checkpoint(checkpoint_path: str | Path, options: ExportOptions | None
         half_proto, kept = fp16.convert_to_fp16(onnx.load(str(fp32_path)))
         write_onnx(half_proto, {**base, "precision": "fp16", "fp32_nodes": kept}, fp16_path)
 
+        top1 = spec.task in TOP1_TASKS
         fp32_parity = validate.gate(f"{spec.name} FP32 ONNX vs PyTorch",
-                                    validate.parity(torch_runner(model), ort_runner(fp32_path, spec.input_name), sets),
-                                    options.fp32_tolerance)
+                                    validate.parity(torch_runner(model), ort_runner(fp32_path, spec.input_name), sets,
+                                                    spec.output_names), options.fp32_tolerance, top1)
         fp16_parity = validate.gate(f"{spec.name} FP16 ONNX vs FP32 ONNX",
                                     validate.parity(ort_runner(fp32_path, spec.input_name),
-                                                    ort_runner(fp16_path, spec.input_name), sets),
-                                    options.fp16_tolerance)
+                                                    ort_runner(fp16_path, spec.input_name), sets, spec.output_names),
+                                    options.fp16_tolerance, top1)
         # Parity figures travel inside the artifacts; only metadata changes, the validated graphs do not.
         write_onnx(fp32_proto, {**base, "parity": {"vs_pytorch": fp32_parity}}, fp32_path)
         write_onnx(half_proto, {**base, "precision": "fp16", "fp32_nodes": kept,

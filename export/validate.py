@@ -11,7 +11,7 @@ import numpy as np
 
 from visionrt.errors import ValidationFailedError
 
-Runner = Callable[[np.ndarray], np.ndarray]
+Runner = Callable[[np.ndarray], list[np.ndarray]]  # one array per graph output, in graph order
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,9 @@ def compare(reference: np.ndarray, candidate: np.ndarray) -> dict:
     return figures
 
 
-def run_batched(runner: Runner, inputs: np.ndarray, batch: int) -> np.ndarray:
-    return np.concatenate([runner(inputs[start : start + batch]) for start in range(0, len(inputs), batch)])
+def run_batched(runner: Runner, inputs: np.ndarray, batch: int) -> list[np.ndarray]:
+    chunks = [runner(inputs[start : start + batch]) for start in range(0, len(inputs), batch)]
+    return [np.concatenate(parts) for parts in zip(*chunks)]
 
 
 def input_sets(real: np.ndarray | dict[str, np.ndarray], seed: int = 0,
@@ -62,15 +63,22 @@ def input_sets(real: np.ndarray | dict[str, np.ndarray], seed: int = 0,
     return sets
 
 
-def parity(reference: Runner, candidate: Runner, sets: dict[str, tuple[np.ndarray, int]]) -> dict:
-    return {
-        name: compare(run_batched(reference, inputs, batch), run_batched(candidate, inputs, batch))
-        for name, (inputs, batch) in sets.items()
-    }
+def parity(reference: Runner, candidate: Runner, sets: dict[str, tuple[np.ndarray, int]],
+           output_names: tuple[str, ...] = ()) -> dict:
+    """Figures per input set, and per output ("set:output") where the graph has several outputs."""
+    report = {}
+    for name, (inputs, batch) in sets.items():
+        expected, got = run_batched(reference, inputs, batch), run_batched(candidate, inputs, batch)
+        for index, (ref, out) in enumerate(zip(expected, got)):
+            key = name if len(expected) == 1 else f"{name}:{output_names[index] if output_names else index}"
+            report[key] = compare(ref, out)
+    return report
 
 
-def failures(report: dict, tolerance: Tolerance) -> list[str]:
-    """Every figure outside tolerance, as a readable sentence (empty when the artifact passes)."""
+def failures(report: dict, tolerance: Tolerance, top1: bool = True) -> list[str]:
+    """Every figure outside tolerance, as a readable sentence (empty when the artifact passes).
+
+    ``top1``: gate on top-1 agreement (class scores); off for outputs whose argmax means nothing (latents)."""
     problems = []
     for name, figures in report.items():
         allowed = tolerance.abs + tolerance.rel * figures["reference_max_abs"]
@@ -79,14 +87,14 @@ def failures(report: dict, tolerance: Tolerance) -> list[str]:
                 problems.append(f"{name}: PSNR {figures['psnr_db']:.1f} dB < {tolerance.min_psnr_db} dB")
         elif not figures["max_abs_error"] <= allowed:
             problems.append(f"{name}: max abs error {figures['max_abs_error']:.3g} > allowed {allowed:.3g}")
-        if name.startswith(("real", "unseen")) and figures.get("top1_agreement", 1.0) < tolerance.min_top1:
+        if top1 and name.startswith(("real", "unseen")) and figures.get("top1_agreement", 1.0) < tolerance.min_top1:
             problems.append(f"{name}: top-1 agreement {figures['top1_agreement']:.4f} < {tolerance.min_top1}")
     return problems
 
 
-def gate(label: str, report: dict, tolerance: Tolerance) -> dict:
+def gate(label: str, report: dict, tolerance: Tolerance, top1: bool = True) -> dict:
     """Raise ValidationFailedError listing every failure; return the report with its tolerance otherwise."""
-    problems = failures(report, tolerance)
+    problems = failures(report, tolerance, top1)
     if problems:
         raise ValidationFailedError(
             f"{label} failed validation; the previous artifact was left in place:\n  " + "\n  ".join(problems)

@@ -7,9 +7,9 @@ torch model definitions are imported only when a spec's architecture is resolved
 import os
 from pathlib import Path
 
-from visionrt.model_zoo.registry import ModelSpec, get, names, register, resolve
+from visionrt.model_zoo.registry import ModelSpec, composite, get, names, register, resolve
 
-__all__ = ["ModelSpec", "get", "names", "register", "resolve", "repository_path", "model_dir", "samples_dir"]
+__all__ = ["ModelSpec", "composite", "get", "names", "register", "resolve", "repository_path", "model_dir", "samples_dir"]
 
 
 def repository_path() -> Path:

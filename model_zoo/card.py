@@ -7,6 +7,8 @@ from pathlib import Path
 from visionrt import atomic, model_zoo
 
 PICTURES = (("before_after.png", "A held-out photo: noisy input, denoised, clean"),
+            ("samples.png", "Samples from the prior, decoded"),
+            ("interpolation.png", "Latent interpolation between test digits"),
             ("readings.png", "Test strings and what the reader read (green: right, red: wrong)"),
             ("confusion_matrix.png", "Confusion matrix on the test split"),
             ("loss_curve.png", "Training curves"))
@@ -85,7 +87,7 @@ def write_card(name: str, baselines: dict | None = None) -> Path:
         *[f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items()],
     ]
     if baselines:
-        lines += ["", "## Baselines (same split)", "| baseline | value |", "|---|---|",
+        lines += ["", "## Baselines and bars (same split, measured when the card was written)", "| figure | value |", "|---|---|",
                   *[f"| {k} | {v:.4f} |" for k, v in baselines.items()]]
     lines += ["", "## Parity", "| check | input set | samples | max abs error | top-1 agreement |", "|---|---|---|---|---|",
               *_parity_rows(report["parity"]),
@@ -102,6 +104,10 @@ def write_card(name: str, baselines: dict | None = None) -> Path:
 
 
 KNOWN_LIMITS = {
+    "vae_encoder": ["One half of the VAE; load both with runtime.load(\"vae\").",
+                    "8x8 digits only; other images are squeezed to 8x8 and encoded as the nearest digit-like shape."],
+    "vae_decoder": ["One half of the VAE; load both with runtime.load(\"vae\").",
+                    "Samples are 8x8 and as blurry as a VAE's mean decoding; a few are ambiguous between digits."],
     "denoiser": ["Trained on additive Gaussian noise of sigma 0.1 (25/255); other noise (JPEG blocks, sensor "
                  "noise that depends on brightness, much stronger noise) is removed less well.",
                  "Trained on six photos; textures unlike them may be smoothed.",

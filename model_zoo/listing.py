@@ -60,23 +60,38 @@ def table() -> str:
     return "\n".join(lines)
 
 
-def rebuild(name: str, seed: int, runs_dir: Path) -> dict:
-    """Retrain ``name`` with its registry defaults and ``seed``, export it into the zoo, refresh samples."""
+def rebuild(name: str, seed: int, runs_dir: Path) -> list[dict]:
+    """Retrain ``name`` (or a composite such as "vae") with its registry defaults and ``seed``, then install
+    every graph the run produced; return their export reports."""
+    parts = model_zoo.composite(name) or (name,)
+    spec = model_zoo.get(parts[0])
+    config = model_zoo.resolve(spec.train_config).from_spec(seed=seed, runs_dir=runs_dir)
+    return install_run(model_zoo.resolve(spec.trainer)(config))
+
+
+def install_run(run_dir: Path) -> list[dict]:
+    """Export each checkpoint of a run folder into the zoo with its pictures, samples and model card."""
     import shutil
 
     from visionrt.export import export_checkpoint
     from visionrt.train import checkpoint
 
-    spec = model_zoo.get(name)
-    config = model_zoo.resolve(spec.train_config).from_spec(seed=seed, runs_dir=runs_dir)
-    run_dir = model_zoo.resolve(spec.trainer)(config)
-    report = export_checkpoint(run_dir / "best.pt")
-    for picture in ("confusion_matrix.png", "loss_curve.png", "readings.png", "before_after.png", "training.json"):
-        if (run_dir / picture).is_file():
-            shutil.copyfile(run_dir / picture, model_zoo.model_dir(name) / picture)
-    model_zoo.resolve(spec.samples)(checkpoint.load(run_dir / "best.pt"), model_zoo.samples_dir(name))
-    write_card(name)
-    return report
+    reports = []
+    for weights in sorted(run_dir.glob("*.pt")):
+        payload = checkpoint.load(weights)
+        name = payload["model"]
+        reports.append(export_checkpoint(weights))
+        for picture in RUN_FILES:
+            if (run_dir / picture).is_file():
+                shutil.copyfile(run_dir / picture, model_zoo.model_dir(name) / picture)
+        model_zoo.resolve(model_zoo.get(name).samples)(payload, model_zoo.samples_dir(name))
+    for report in reports:  # cards last: a card may measure through the runtime with every graph installed
+        write_card(report["model"])
+    return reports
+
+
+RUN_FILES = ("confusion_matrix.png", "loss_curve.png", "readings.png", "before_after.png", "samples.png",
+             "interpolation.png", "training.json")
 
 
 def write_card(name: str) -> Path:

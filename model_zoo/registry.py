@@ -121,3 +121,32 @@ register(
         train_defaults={"lr": 1e-3, "batch_size": 16, "width": 32, "steps": 1500, "patch": 64},
     )
 )
+
+# The VAE is two graphs (no random op in either); both come from one training run (train/vae.py).
+for _part, _io in (("vae_encoder", ("image", (1, 8, 8), ("mu", "logvar"))),
+                   ("vae_decoder", ("z", (8,), ("image",)))):
+    register(
+        ModelSpec(
+            name=_part,
+            task=_part,
+            summary=f"Beta-VAE on the 8x8 digits, {_part.split('_')[1]} graph (latent 8, beta 1)",
+            architecture=f"visionrt.model_zoo.vae:{_part.split('_')[1].capitalize()}",
+            trainer="visionrt.train.vae:train_vae",
+            train_config="visionrt.train.vae:VAETrainConfig",
+            validation_data="visionrt.train.vae:validation_inputs",
+            samples="visionrt.train.vae:write_samples",
+            input_name=_io[0],
+            input_shape=_io[1],
+            output_names=_io[2],
+            max_batch_size=256,
+            bench_batches=(1, 16, 256),
+            baselines="visionrt.train.vae:sample_quality" if _part == "vae_decoder" else None,
+            train_defaults={"beta": 1.0, "latent": 8, "hidden": 256, "lr": 1e-3, "batch_size": 64, "epochs": 300},
+        )
+    )
+
+COMPOSITES = {"vae": ("vae_encoder", "vae_decoder")}  # one name loading several graphs in the runtime
+
+
+def composite(name: str) -> tuple[str, ...] | None:
+    return COMPOSITES.get(name)

@@ -8,14 +8,15 @@
 
 import os
 
+from visionrt import model_zoo
 from visionrt.errors import UserInputError
 from visionrt.runtime import selection, source as sources
 from visionrt.runtime.backends import Target, backend_classes
 from visionrt.runtime.metadata import ModelInfo
 from visionrt.runtime.model import Model
-from visionrt.runtime.tasks import Classifier, Denoiser, Prediction, Reading, TextReader, model_class
+from visionrt.runtime.tasks import COMPOSITES, VAE, Classifier, Denoiser, Prediction, Reading, TextReader, model_class
 
-__all__ = ["load", "available_backends", "Model", "Classifier", "Prediction", "TextReader", "Reading", "Denoiser", "Target"]
+__all__ = ["load", "available_backends", "Model", "Classifier", "Prediction", "TextReader", "Reading", "Denoiser", "VAE", "Target"]
 
 
 def available_backends() -> list[Target]:
@@ -24,13 +25,16 @@ def available_backends() -> list[Target]:
 
 
 def load(source: str | os.PathLike, backend: str = "auto", precision: str = "auto", *,
-         threads: int | None = None) -> Model:
+         threads: int | None = None) -> "Model | VAE":
     """Load ``source`` (zoo name, model folder or .onnx file) on ``backend`` at ``precision``.
 
     backend: "auto" (fastest available), a backend name such as "onnxruntime", or "backend:device" such as
     "onnxruntime:cpu". precision: "auto" (FP16 on a GPU, FP32 on a CPU), "fp32" or "fp16".
     Returns a task-specific Model (e.g. a Classifier with ``classify``) when the artifact names its task.
     """
+    parts = model_zoo.composite(source) if isinstance(source, str) else None
+    if parts:  # one name, several graphs (the VAE): load each, join them
+        return COMPOSITES[source](*(load(part, backend, precision, threads=threads) for part in parts))
     resolved = sources.resolve(source)
     target, target_reason = selection.choose_target(backend, available_backends())
     if "file" in resolved.files:
