@@ -32,7 +32,8 @@ def test_every_entry_builds_and_maps_its_input_to_one_output_per_name(name):
     model = model_zoo.resolve(spec.architecture)().eval()
     with torch.no_grad():
         out = model(torch.zeros(3, *(64 if d is None else d for d in spec.input_shape)))
-    assert out.shape[0] == 3
+    outputs = out if isinstance(out, tuple) else (out,)
+    assert len(outputs) == len(spec.output_names) and all(o.shape[0] == 3 for o in outputs)
     for target in (spec.trainer, spec.train_config, spec.validation_data, spec.samples):
         assert callable(model_zoo.resolve(target))
 
