@@ -150,3 +150,24 @@ COMPOSITES = {"vae": ("vae_encoder", "vae_decoder")}  # one name loading several
 
 def composite(name: str) -> tuple[str, ...] | None:
     return COMPOSITES.get(name)
+
+register(
+    ModelSpec(
+        name="colorizer",
+        task="colorization",
+        summary="Automatic colorization: L to ab in Lab space (U-Net; head chosen on validation), any size",
+        architecture="visionrt.model_zoo.colorizer:Colorizer",
+        trainer="visionrt.train.colorizer:train_colorizer",
+        train_config="visionrt.train.colorizer:ColorizerTrainConfig",
+        validation_data="visionrt.train.colorizer:validation_inputs",
+        samples="visionrt.train.colorizer:write_samples",
+        input_name="lightness",
+        input_shape=(1, None, None),
+        output_names=("ab",),
+        max_batch_size=16,
+        dynamic_axes={2: "height", 3: "width"},
+        dynamic_ranges={2: (16, 256, 1024), 3: (16, 256, 1024)},
+        bench_batches=(1, 4, 16),
+        train_defaults={"width": 24, "lr": 1e-3, "batch_size": 16, "steps": 700, "patch": 64},
+    )
+)

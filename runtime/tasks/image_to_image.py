@@ -94,3 +94,34 @@ class Denoiser(ImageToImage):
     def denoise(self, inputs):
         """Denoise one image (returns a PIL RGB image of the same size) or a list of them."""
         return self._map(inputs, lambda item: to_image(self._apply(to_rgb01(item))))
+
+
+def resize_channels(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of an (H, W, C) float array to (height, width) = ``size``, channel by channel."""
+    height, width = size
+    return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(array[..., c]), mode="F")
+                                .resize((width, height), Image.Resampling.BILINEAR)) for c in range(array.shape[2])], -1)
+
+
+def colorize_array(run, rgb: np.ndarray, work_size: int, multiple: int = 4) -> np.ndarray:
+    """Colorize (H, W, 3) RGB in [0, 1] (only its lightness is used): predict ab at a working resolution
+    (long side ``work_size``, sides multiples of ``multiple``), upsample ab, keep the original full-size L.
+    ``run`` maps (1, 1, h, w) L/100 to (1, 2, h, w) ab/100."""
+    from visionrt.runtime.tasks.color import lab_to_rgb, rgb_to_lab
+
+    lightness = rgb_to_lab(rgb)[..., :1]
+    height, width = lightness.shape[:2]
+    scale = min(1.0, work_size / max(height, width))
+    work = (max(multiple, round(height * scale / multiple) * multiple), max(multiple, round(width * scale / multiple) * multiple))
+    small = resize_channels(lightness, work) / 100.0
+    ab = run(np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32))[0].transpose(1, 2, 0) * 100.0
+    return lab_to_rgb(np.concatenate([lightness, resize_channels(ab.astype(np.float32), (height, width))], -1))
+
+
+class Colorizer(ImageToImage):
+    def colorize(self, inputs):
+        """Colorize one image (a PIL RGB image of the same size comes back) or a list; colour inputs are
+        treated as their lightness alone."""
+        record = self._record()
+        return self._map(inputs, lambda item: to_image(
+            colorize_array(self.run, to_rgb01(item), record.get("work_size", 256), record.get("multiple", 4))))

@@ -1,0 +1,46 @@
+"""Automatic colorization: lightness L in, chroma ab out (Lab colour space), the conversion done outside
+the network in float32 numpy.
+
+Two heads, measured against each other (the model card holds the figures): ``regression`` predicts ab
+directly (Huber loss); ``classification`` follows Zhang et al. (2016): logits over ab bins recomputed from
+our training photos, decoded by the annealed mean, softmax(logits / T) then a 1x1 convolution holding the bin
+centres, inside the graph. Softmax, not exp(q / T): the latter overflows in FP16. Input L / 100 in [0, 1];
+output ab / 100; sides multiples of 4.
+"""
+
+import torch
+from torch import nn
+
+from visionrt.model_zoo.denoiser import double_conv
+
+
+class Colorizer(nn.Module):
+    def __init__(self, width: int = 24, head: str = "regression", bins: int = 0, temperature: float = 0.38):
+        super().__init__()
+        if head not in ("regression", "classification"):
+            raise ValueError(f"head must be regression or classification, got {head}")
+        self.head, self.temperature = head, temperature
+        self.enc1 = double_conv(1, width)
+        self.enc2 = double_conv(width, 2 * width)
+        self.bottleneck = double_conv(2 * width, 4 * width)
+        self.pool = nn.MaxPool2d(2)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.dec2 = double_conv(6 * width, 2 * width)
+        self.dec1 = double_conv(3 * width, width)
+        self.out = nn.Conv2d(width, 2 if head == "regression" else bins, 1)
+        # ab/100 bin centres as a (2, bins, 1, 1) conv weight; filled from the training data
+        self.register_buffer("centres", torch.zeros(2, max(bins, 1), 1, 1))
+
+    def logits(self, lightness: torch.Tensor) -> torch.Tensor:
+        skip1 = self.enc1(lightness)
+        skip2 = self.enc2(self.pool(skip1))
+        code = self.bottleneck(self.pool(skip2))
+        x = self.dec2(torch.cat([self.up(code), skip2], dim=1))
+        return self.out(self.dec1(torch.cat([self.up(x), skip1], dim=1)))
+
+    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+        scores = self.logits(lightness)
+        if self.head == "regression":
+            return scores
+        probabilities = torch.softmax(scores / self.temperature, dim=1)
+        return nn.functional.conv2d(probabilities, self.centres)  # annealed mean of the bin centres
