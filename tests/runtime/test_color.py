@@ -17,4 +17,5 @@ def test_gray_has_no_chroma_and_no_colourfulness():
     gray = np.full((4, 4, 3), 0.5, np.float32)
     assert np.abs(rgb_to_lab(gray)[..., 1:]).max() < 1e-2
     assert colorfulness(gray) == 0.0
-    assert colorfulness(np.dstack([np.ones((4, 4)), np.zeros((4, 4)), np.zeros((4, 4))])) > 100
+    red = np.dstack([np.ones((4, 4)), np.zeros((4, 4)), np.zeros((4, 4))])  # rg = 255, yb = 127.5 everywhere
+    assert colorfulness(red) == pytest.approx(0.3 * np.hypot(255.0, 127.5))
