@@ -22,10 +22,12 @@ demo: $(STAMP)
 	$(BIN)/visionrt run digit_reader model_zoo/samples/digit_reader/*.png
 	$(BIN)/visionrt run denoiser model_zoo/samples/denoiser/*.png -o demo-out
 	$(BIN)/visionrt run vae model_zoo/samples/vae_encoder/*.png -o demo-out
+	$(BIN)/visionrt run colorizer model_zoo/samples/colorizer/*.png -o demo-out
 	$(BIN)/visionrt bench digits --out demo-out --iters 200
 	$(BIN)/visionrt bench digit_reader --out demo-out --iters 100
 	$(BIN)/visionrt bench denoiser --out demo-out --iters 30
 	$(BIN)/visionrt bench vae_decoder --out demo-out --iters 200
+	$(BIN)/visionrt bench colorizer --out demo-out --iters 30
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -36,6 +38,7 @@ zoo: $(STAMP)
 	$(BIN)/visionrt zoo rebuild digit_reader --seed 0
 	$(BIN)/visionrt zoo rebuild denoiser --seed 0
 	$(BIN)/visionrt zoo rebuild vae --seed 0
+	$(BIN)/visionrt zoo rebuild colorizer --seed 0
 
 bench: $(STAMP)
 	$(BIN)/visionrt bench digits --out bench-out
@@ -43,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/visionrt bench denoiser --out bench-out
 	$(BIN)/visionrt bench vae_encoder --out bench-out
 	$(BIN)/visionrt bench vae_decoder --out bench-out
+	$(BIN)/visionrt bench colorizer --out bench-out
 
 clean:
 	rm -rf $(VENV) runs bench-out demo-out build *.egg-info

@@ -108,8 +108,8 @@ def print_export_report(report: dict, repository: Path) -> None:
 def add_run(sub) -> None:
     parser = sub.add_parser("run", help="run a model on images with the torch-free runtime",
                             description="Run image files (any size or color mode) through the model's task API: "
-                                        "classify() for classifiers, read() for text readers, denoise() for the denoiser and "
-                                        "reconstruct() for the vae (both write <name>_<model>.png into -o DIR).")
+                                        "classify() for classifiers, read() for text readers; denoise(), colorize() and (vae) "
+                                        "reconstruct() write <name>_<denoised|colorized|reconstructed>.png into -o DIR.")
     parser.add_argument("model", help="zoo name, model folder or .onnx file")
     parser.add_argument("inputs", nargs="+", type=Path, help="image files")
     parser.add_argument("--backend", default="auto", help="auto, onnxruntime, or backend:device (default auto)")
@@ -117,6 +117,9 @@ def add_run(sub) -> None:
     parser.add_argument("--top-k", type=int, default=1, help="classifiers: how many labels to show")
     parser.add_argument("-o", "--output", type=Path, help="also write results.json into this folder")
     parser.set_defaults(handler=cmd_run)
+
+
+IMAGE_METHODS = {"denoise": "denoised", "colorize": "colorized", "reconstruct": "reconstructed"}
 
 
 def cmd_run(args) -> int:
@@ -133,10 +136,11 @@ def cmd_run(args) -> int:
         for r in results:
             others = ", ".join(f"{label} {p:.3f}" for label, p in r["top_k"][1:])
             print(f"{r['input']}: {r['label']} ({r['probability']:.4f})" + (f"  [{others}]" if others else ""))
-    elif hasattr(model, "denoise") or hasattr(model, "reconstruct"):
+    elif any(hasattr(model, method) for method in IMAGE_METHODS):
         if not args.output:
             raise VisionRTError("image-to-image models write pictures: pass -o DIR")
-        transform, suffix = (model.denoise, "denoiser") if hasattr(model, "denoise") else (model.reconstruct, "vae")
+        method = next(m for m in IMAGE_METHODS if hasattr(model, m))
+        transform, suffix = getattr(model, method), IMAGE_METHODS[method]
         results = []
         for path, image in zip(files, transform(files)):
             target = args.output / f"{Path(path).stem}_{suffix}.png"

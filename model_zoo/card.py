@@ -86,6 +86,9 @@ def write_card(name: str, baselines: dict | None = None) -> Path:
         "", "## Held-out metrics (test split, measured once after training)", "| metric | value |", "|---|---|",
         *[f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items()],
     ]
+    nested = {k: v for k, v in meta["metrics"].items() if isinstance(v, dict)}
+    for key, value in nested.items():
+        lines += ["", f"### {key.replace('_', ' ')}", "```json", json.dumps(value, indent=1), "```"]
     if baselines:
         lines += ["", "## Baselines and bars (same split, measured when the card was written)", "| figure | value |", "|---|---|",
                   *[f"| {k} | {v:.4f} |" for k, v in baselines.items()]]
@@ -104,6 +107,10 @@ def write_card(name: str, baselines: dict | None = None) -> Path:
 
 
 KNOWN_LIMITS = {
+    "colorizer": ["Trained on six photos: colours are plausible guesses from those scenes (skin, sky, foliage tones), "
+                  "not knowledge of objects; on the test photos it is more colourful than the truth (ratio 1.4).",
+                  "Colour inputs are reduced to their lightness first; ab is predicted at 256 pixels on the long "
+                  "side and upsampled, the original lightness is kept at full resolution."],
     "vae_encoder": ["One half of the VAE; load both with runtime.load(\"vae\").",
                     "8x8 digits only; other images are squeezed to 8x8 and encoded as the nearest digit-like shape."],
     "vae_decoder": ["One half of the VAE; load both with runtime.load(\"vae\").",

@@ -26,7 +26,9 @@ def describe_artifacts() -> list[dict]:
 
 HEADLINE_METRICS = {"accuracy": "test accuracy", "sequence_accuracy": "sequence accuracy",
                     "character_error_rate": "CER", "denoised_psnr_db": "PSNR dB",
-                    "gain_over_noisy_db": "gain over noisy dB", "gain_over_best_filter_db": "gain over best filter dB"}
+                    "gain_over_noisy_db": "gain over noisy dB", "gain_over_best_filter_db": "gain over best filter dB",
+                    "gain_over_gray_db": "gain over gray dB", "colorfulness_ratio": "colourfulness / truth",
+                    "neg_elbo_nats": "test -ELBO nats"}
 
 
 def _worst(parity: dict, figure: str, reduce=max):
