@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from visionrt import atomic
+from visionrt import atomic, figures
 
 COLUMNS = ("name", "backend", "device", "precision", "timing", "batch", "width", "mean_ms", "p50_ms", "p90_ms", "p99_ms",
            "min_ms", "throughput_ips", "speedup_vs_eager_fp32", "max_abs_error_vs_eager_fp32")
@@ -74,10 +74,7 @@ def markdown(result: dict) -> str:
 
 def plot(result: dict, path: Path) -> Path:
     """Latency and throughput against batch; latency against width too where a width sweep ran."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     sweeps = {sweep: [r for r in result["rows"] if r.get("sweep", "batch") == sweep] for sweep in ("batch", "width")}
     panels = 3 if sweeps["width"] else 2
@@ -98,10 +95,7 @@ def plot(result: dict, path: Path) -> Path:
         axes[2].set_title("width sweep at batch 1")
     axes[0].legend(fontsize=7)
     figure.tight_layout()
-    with atomic.atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png")
-    plt.close(figure)
-    return path
+    return figures.save_figure(figure, path)
 
 
 def write_all(result: dict, folder: Path) -> dict[str, Path]:

@@ -18,7 +18,7 @@ def add_train(sub) -> None:
     parser = sub.add_parser("train", help="train a zoo model on its bundled data",
                             description="Train a zoo model. Writes runs/<model>-<time>-seed<N>/ with best.pt, "
                                         "training.json, a confusion matrix (text and PNG) and a loss curve.")
-    parser.add_argument("model", choices=_model_names())
+    parser.add_argument("model", choices=_model_names() + ["vae", "faceswap"])
     parser.add_argument("--seed", type=int, default=0, help="seeds split, init, batches, augmentation (default 0)")
     parser.add_argument("--optimizer", choices=("adam", "sgd"), help="default from the registry (adam)")
     parser.add_argument("--lr", type=float, help="learning rate (default from the registry)")
@@ -27,6 +27,8 @@ def add_train(sub) -> None:
     parser.add_argument("--epochs", type=int, help="maximum epochs; early stopping usually ends sooner")
     parser.add_argument("--patience", type=int, help="epochs without validation improvement before stopping")
     parser.add_argument("--search", choices=("random", "grid"), help="hyperparameter search, ranked on validation")
+    parser.add_argument("--data", type=Path, help="faceswap: a folder with a/ and b/ sub-folders of aligned face "
+                        "crops, instead of the procedural renderer")
     parser.add_argument("--trials", type=int, help="number of search trials (default 8)")
     parser.add_argument("--runs-dir", type=Path, help="where run folders go (default runs/)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -36,11 +38,11 @@ def add_train(sub) -> None:
 def cmd_train(args) -> int:
     from visionrt import model_zoo
 
-    spec = model_zoo.get(args.model)
+    spec = model_zoo.get((model_zoo.composite(args.model) or (args.model,))[0])
     config = model_zoo.resolve(spec.train_config).from_spec(
         seed=args.seed, optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size, width=args.width,
         epochs=args.epochs, patience=args.patience, search=args.search, trials=args.trials,
-        runs_dir=args.runs_dir, progress=False if args.no_progress else None)
+        runs_dir=args.runs_dir, progress=False if args.no_progress else None, data=args.data)
     run_dir = model_zoo.resolve(spec.trainer)(config)
     print(f"checkpoint: {run_dir / 'best.pt'}")
     return 0
@@ -115,11 +117,13 @@ def add_run(sub) -> None:
     parser.add_argument("--backend", default="auto", help="auto, onnxruntime, or backend:device (default auto)")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16"))
     parser.add_argument("--top-k", type=int, default=1, help="classifiers: how many labels to show")
+    parser.add_argument("--to", choices=("a", "b"), default="b", help="faceswap: the identity to swap to")
     parser.add_argument("-o", "--output", type=Path, help="also write results.json into this folder")
     parser.set_defaults(handler=cmd_run)
 
 
-IMAGE_METHODS = {"denoise": "denoised", "colorize": "colorized", "reconstruct": "reconstructed"}
+IMAGE_METHODS = {"denoise": "denoised", "colorize": "colorized", "reconstruct": "reconstructed",
+                 "swap": "swapped"}
 
 
 def cmd_run(args) -> int:
@@ -141,6 +145,8 @@ def cmd_run(args) -> int:
             raise VisionRTError("image-to-image models write pictures: pass -o DIR")
         method = next(m for m in IMAGE_METHODS if hasattr(model, m))
         transform, suffix = getattr(model, method), IMAGE_METHODS[method]
+        if method == "swap":
+            transform, suffix = (lambda items: model.swap(items, to=args.to)), f"swapped_to_{args.to}"
         results = []
         for path, image in zip(files, transform(files)):
             target = args.output / f"{Path(path).stem}_{suffix}.png"
@@ -198,7 +204,8 @@ def add_zoo(sub) -> None:
     zoo_sub = parser.add_subparsers(dest="zoo_command")
     zoo_sub.add_parser("list", help="models, metrics and parity from the artifacts, and this machine's backends")
     rebuild = zoo_sub.add_parser("rebuild", help="train with registry defaults, export, write samples")
-    rebuild.add_argument("model", choices=_model_names() + ["vae"], help="vae retrains and installs both VAE graphs")
+    rebuild.add_argument("model", choices=_model_names() + ["vae", "faceswap"],
+                         help="vae and faceswap retrain and install both of their graphs")
     rebuild.add_argument("--seed", type=int, default=0)
     rebuild.add_argument("--runs-dir", type=Path, default=Path("runs"))
     card = zoo_sub.add_parser("card", help="regenerate MODEL_CARD.md for an installed model")

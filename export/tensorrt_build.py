@@ -12,7 +12,6 @@ from pathlib import Path
 
 from visionrt import atomic
 from visionrt.errors import ArtifactError
-from visionrt.extras import require
 from visionrt.runtime.backends import tensorrt as trt_backend
 from visionrt.runtime.engine_cache import EngineCache
 from visionrt.runtime.profiles import profile_from_metadata
@@ -87,7 +86,8 @@ def build_engine(onnx_path: Path, cache: EngineCache | None = None, workspace: i
     timing_path = timing_cache or cache.root / f"timing-{key.tensorrt}-sm{key.compute_capability.replace('.', '')}.cache"
     config.set_timing_cache(config.create_timing_cache(timing_path.read_bytes() if timing_path.is_file() else b""),
                             ignore_mismatch=False)
-    config.progress_monitor = monitor = progress_monitor(trt)  # must outlive the build
+    monitor = progress_monitor(trt)  # TensorRT keeps only a reference: it must outlive the build
+    config.progress_monitor = monitor
     print(f"building TensorRT {key.tensorrt} {precision} engine for {meta['model']} on {key.gpu}; profile "
           f"min {profile.min} opt {profile.opt} max {profile.max}", flush=True)
     serialized = builder.build_serialized_network(network, config)

@@ -51,9 +51,9 @@ def _parity_rows(parity: dict) -> list[str]:
     rows = []
     for check, result in parity.items():
         for name, figures in result["sets"].items():
-            agreement = figures.get("top1_agreement")
+            agreement, psnr = figures.get("top1_agreement"), figures.get("psnr_db")
             rows.append(f"| {check} | {name} | {figures['samples']} | {figures['max_abs_error']:.2e} | "
-                        f"{'-' if agreement is None else f'{agreement:.4f}'} |")
+                        f"{'-' if agreement is None else f'{agreement:.4f}'} | {'-' if psnr is None else f'{psnr:.1f}'} |")
     return rows
 
 
@@ -92,15 +92,17 @@ def write_card(name: str, baselines: dict | None = None) -> Path:
     if baselines:
         lines += ["", "## Baselines and bars (same split, measured when the card was written)", "| figure | value |", "|---|---|",
                   *[f"| {k} | {v:.4f} |" for k, v in baselines.items()]]
-    lines += ["", "## Parity", "| check | input set | samples | max abs error | top-1 agreement |", "|---|---|---|---|---|",
+    lines += ["", "## Parity", "| check | input set | samples | max abs error | top-1 agreement | PSNR dB |",
+              "|---|---|---|---|---|---|",
               *_parity_rows(report["parity"]),
-              f"", f"Kept in FP32 in the FP16 variant: {', '.join(report['fp32_nodes_in_fp16']) or 'nothing'}.",
+              "", f"Kept in FP32 in the FP16 variant: {', '.join(report['fp32_nodes_in_fp16']) or 'nothing'}.",
               "", "## Training",
               f"- optimizer {config.get('optimizer')}, lr {config.get('lr')}, batch {config.get('batch_size')}, "
-              f"best epoch {config.get('best_epoch')}, {config.get('train_seconds')} s on the training machine's CPU",
+              f"best {'step ' + str(config['best_step']) if 'best_step' in config else 'epoch ' + str(config.get('best_epoch'))}, "
+              f"{config.get('train_seconds')} s on the training machine's CPU",
               f"- exported {meta['exported_at']} with {meta['exporter']} (opset {meta['opset']}), torch "
               f"{meta['torch_version']}, visionrt {meta['visionrt_version']}",
-              f"- artifact sizes: " + ", ".join(f"{k} {v['bytes'] / 1e6:.2f} MB" for k, v in report["files"].items()),
+              "- artifact sizes: " + ", ".join(f"{k} {v['bytes'] / 1e6:.2f} MB" for k, v in report["files"].items()),
               "", "## Known limits", *[f"- {limit}" for limit in KNOWN_LIMITS.get(name, [])], ""]
     lines += [f"![{caption}]({picture})\n" for picture, caption in PICTURES if (folder / picture).is_file()]
     return atomic.write_text(folder / "MODEL_CARD.md", "\n".join(lines))

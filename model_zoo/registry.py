@@ -171,3 +171,25 @@ register(
         train_defaults={"width": 24, "lr": 1e-3, "batch_size": 16, "steps": 700, "patch": 64},
     )
 )
+
+for _direction in ("a", "b"):
+    register(
+        ModelSpec(
+            name=f"faceswap_to_{_direction}",
+            task="face_swap",
+            summary=f"Face swap to identity {_direction.upper()}: shared encoder + that identity's decoder, 64x64 RGB",
+            architecture="visionrt.model_zoo.faceswap:SwapTo",
+            trainer="visionrt.train.faceswap:train_faceswap",
+            train_config="visionrt.train.faceswap:FaceSwapTrainConfig",
+            validation_data="visionrt.train.faceswap:validation_inputs",
+            samples="visionrt.train.faceswap:write_samples",
+            input_name="image",
+            input_shape=(3, 64, 64),
+            output_names=("swapped",),
+            max_batch_size=64,
+            bench_batches=(1, 8, 64),
+            train_defaults={"width": 16, "bottleneck": 128, "lr": 5e-4, "batch_size": 16, "steps": 2500},
+        )
+    )
+
+COMPOSITES["faceswap"] = ("faceswap_to_a", "faceswap_to_b")

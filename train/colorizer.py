@@ -165,8 +165,8 @@ def train_colorizer(config: ColorizerTrainConfig) -> Path:
                                  loss_label="train loss", metric_label="validation gain over gray (dB)", metric_range=None)
     name, photo = next(iter(test_photos.items()))
     gray = np.repeat(rgb_to_lab(photo)[..., :1] / 100.0, 3, axis=-1)
-    save_before_after(gray, colorize_array(torch_run(model), photo, config.work_size), photo,
-                      run_dir / "before_after.png", ("input (lightness only)", f"colorized ({chosen})", "original"))
+    save_before_after([gray, colorize_array(torch_run(model), photo, config.work_size), photo],
+                      run_dir / "before_after.png", ["input (lightness only)", f"colorized ({chosen})", "original"])
     checkpoint.save(run_dir / "best.pt", {
         "model": "colorizer", "state_dict": model.state_dict(), "labels": None,
         "arch_kwargs": {"width": config.width, "head": chosen, "bins": len(bins[0]), "temperature": config.temperature},

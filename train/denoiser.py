@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from visionrt import atomic
+from visionrt import atomic, figures
 from visionrt.extras import require
 from visionrt.train import checkpoint, evaluate, photos
 from visionrt.train.config import FromSpec
@@ -173,27 +173,20 @@ def write_reports(run_dir: Path, model, history, metrics, config) -> None:
                                  loss_label="train MSE", metric_label="validation PSNR (dB)", metric_range=None)
     clean, noisy = noisy_photos("test", config.seed + 2000)
     name = next(iter(clean))
-    save_before_after(noisy[name], denoise_photo(model, noisy[name]), clean[name], run_dir / "before_after.png",
-                      ("noisy input", "denoised", "clean"))
+    save_before_after([noisy[name], denoise_photo(model, noisy[name]), clean[name]], run_dir / "before_after.png",
+                      ["noisy input", "denoised", "clean"])
 
 
-def save_before_after(*images_and_rest) -> Path:
-    import matplotlib
+def save_before_after(images: list, path: Path, titles: list[str]) -> Path:
+    plt = figures.pyplot()
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    *images, path, titles = images_and_rest
     figure, axes = plt.subplots(1, len(images), figsize=(4.2 * len(images), 3.4), dpi=110)
     for ax, image, title in zip(axes, images, titles):
         ax.imshow(np.clip(image, 0, 1))
         ax.set_title(title)
         ax.axis("off")
     figure.tight_layout()
-    with atomic.atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png")
-    plt.close(figure)
-    return path
+    return figures.save_figure(figure, path)
 
 
 def validation_inputs(payload: dict) -> dict[str, np.ndarray]:

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from visionrt import atomic
+from visionrt import atomic, figures
 from visionrt.extras import require
 from visionrt.model_zoo.digit_reader import BLANK
 from visionrt.runtime.tasks.read_text import ctc_greedy_decode
@@ -160,10 +160,7 @@ def write_reports(run_dir: Path, history, test: dict, images, texts, readings) -
 
 
 def save_reading_picture(images, texts, readings, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     figure, axes = plt.subplots(len(images), 1, figsize=(6, 0.75 * len(images)), dpi=110)
     for ax, image, truth, reading in zip(np.atleast_1d(axes), images, texts, readings):
@@ -172,10 +169,7 @@ def save_reading_picture(images, texts, readings, path: Path) -> Path:
         ax.set_title(f"read: {reading}   (truth: {truth})", fontsize=8, color=color, loc="left")
         ax.axis("off")
     figure.tight_layout()
-    with atomic.atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png")
-    plt.close(figure)
-    return path
+    return figures.save_figure(figure, path)
 
 
 def validation_inputs(payload: dict) -> dict[str, np.ndarray]:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from visionrt import atomic
+from visionrt import figures
 
 
 def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
@@ -38,10 +38,7 @@ def confusion_text(matrix: np.ndarray, labels: list[str]) -> str:
 
 
 def save_confusion_png(matrix: np.ndarray, labels: list[str], path: str | Path, title: str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     figure, axes = plt.subplots(figsize=(5.5, 4.8), dpi=120)
     image = axes.imshow(matrix, cmap="Blues")
@@ -52,15 +49,12 @@ def save_confusion_png(matrix: np.ndarray, labels: list[str], path: str | Path, 
              xlabel="predicted", ylabel="true", title=title)
     figure.colorbar(image, ax=axes, fraction=0.046)
     figure.tight_layout()
-    return _save_figure(figure, path)
+    return figures.save_figure(figure, path)
 
 
 def save_loss_curve_png(history: list[dict], path: str | Path, title: str, loss_label: str = "cross-entropy",
                         metric_label: str = "validation accuracy", metric_range: tuple | None | str = "accuracy") -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     epochs = [h["epoch"] for h in history]
     figure, (loss_axes, acc_axes) = plt.subplots(1, 2, figsize=(9, 3.5), dpi=110)
@@ -74,16 +68,7 @@ def save_loss_curve_png(history: list[dict], path: str | Path, title: str, loss_
     if metric_range == "accuracy":
         acc_axes.set_ylim(max(0.0, min(h["val_acc"] for h in history) - 0.02), 1.0)
     figure.tight_layout()
-    return _save_figure(figure, path)
-
-
-def _save_figure(figure, path) -> Path:
-    import matplotlib.pyplot as plt
-
-    with atomic.atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png")
-    plt.close(figure)
-    return Path(path)
+    return figures.save_figure(figure, path)
 
 
 def edit_distance(a: str, b: str) -> int:

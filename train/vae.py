@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from visionrt import atomic
+from visionrt import atomic, figures
 from visionrt.extras import require
 from visionrt.train import checkpoint, data, evaluate
 from visionrt.train.config import FromSpec
@@ -153,10 +153,7 @@ def save_pictures(model, dataset: data.DigitsData, config: VAETrainConfig, run_d
 
 
 def _save_grid(tiles: np.ndarray, path: Path, title: str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     rows, columns = tiles.shape[:2]
     mosaic = np.ones((rows * 9 + 1, columns * 9 + 1))
@@ -168,10 +165,7 @@ def _save_grid(tiles: np.ndarray, path: Path, title: str) -> Path:
     axes.set_title(title, fontsize=8)
     axes.axis("off")
     figure.tight_layout()
-    with atomic.atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png")
-    plt.close(figure)
-    return path
+    return figures.save_figure(figure, path)
 
 
 def sample_quality(payload: dict, n: int = 1000, seed: int = 0) -> dict[str, float]:

@@ -125,3 +125,46 @@ class Colorizer(ImageToImage):
         record = self._record()
         return self._map(inputs, lambda item: to_image(
             colorize_array(self.run, to_rgb01(item), record.get("work_size", 256), record.get("multiple", 4))))
+
+
+class SwapGraph(Model):
+    """One face-swap direction: any image in, resized to the graph's fixed size, and back out at the input's."""
+
+    def transform(self, inputs):
+        _, _, height, width = self.inputs[0].shape
+        record = self.info.preprocessing or {}
+
+        def one(item):
+            pil = images.flatten_alpha(images.to_pil(item)).convert("RGB")
+            resample = images.RESAMPLE[record.get("resample", "bilinear")]
+            x = np.asarray(pil.resize((width, height), resample), np.float32).transpose(2, 0, 1)[None] / 255.0
+            out = to_image(self.run(np.ascontiguousarray(x))[0].transpose(1, 2, 0))
+            return out.resize(pil.size, Image.Resampling.BICUBIC) if pil.size != (width, height) else out
+
+        single = images.is_single_image(inputs)
+        results = [one(item) for item in ([inputs] if single else list(inputs))]
+        if not results:
+            raise UserInputError("swap() got an empty list of images")
+        return results[0] if single else results
+
+
+class FaceSwap:
+    """Both directions behind one object: ``runtime.load("faceswap").swap(images, to="b")``."""
+
+    def __init__(self, to_a: SwapGraph, to_b: SwapGraph):
+        self.directions = {"a": to_a, "b": to_b}
+
+    def swap(self, inputs, to: str = "b"):
+        if to not in self.directions:
+            raise UserInputError(f"to must be 'a' or 'b', got {to!r}")
+        return self.directions[to].transform(inputs)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [f"to {k}: {r}" for k, m in self.directions.items() for r in m.reasons]
+
+    def describe(self) -> dict:
+        return {"model": "faceswap", **{f"to_{k}": m.describe() for k, m in self.directions.items()}}
+
+    def __repr__(self) -> str:
+        return f"<FaceSwap {self.directions['a']!r} + {self.directions['b']!r}>"

@@ -1,0 +1,67 @@
+"""Face swap after deepfakes/faceswap's "original" model, scaled down: one shared encoder (5x5 stride-2
+convolutions, a dense bottleneck, a pixel-shuffle upscale) and one decoder per identity.
+
+Training reconstructs each identity with its own decoder from a randomly warped input; a swap decodes
+identity A's encoding with B's decoder. Exported as two graphs, image -> swapped image, one per direction.
+64x64 RGB in [0, 1].
+"""
+
+import torch
+from torch import nn
+
+
+def down(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 5, stride=2, padding=2), nn.LeakyReLU(0.1, inplace=True))
+
+
+def up(cin: int, cout: int) -> nn.Sequential:
+    """Conv to 4x the channels, then PixelShuffle (DepthToSpace in ONNX): a learned 2x upscale."""
+    return nn.Sequential(nn.Conv2d(cin, 4 * cout, 3, padding=1), nn.LeakyReLU(0.1, inplace=True), nn.PixelShuffle(2))
+
+
+class Encoder(nn.Module):
+    def __init__(self, width: int = 16, bottleneck: int = 128):
+        super().__init__()
+        self.channels = 6 * width
+        self.convs = nn.Sequential(down(3, width), down(width, 2 * width), down(2 * width, 4 * width),
+                                   down(4 * width, self.channels))  # (N, 6w, 4, 4)
+        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(16 * self.channels, bottleneck),
+                                   nn.Linear(bottleneck, 16 * self.channels))
+        self.upscale = up(self.channels, 4 * width)  # (N, 4w, 8, 8)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        code = self.dense(self.convs(image))
+        return self.upscale(code.reshape(-1, self.channels, 4, 4))
+
+
+class Decoder(nn.Module):
+    def __init__(self, width: int = 16):
+        super().__init__()
+        self.body = nn.Sequential(up(4 * width, 4 * width), up(4 * width, 2 * width), up(2 * width, width),
+                                  nn.Conv2d(width, 3, 5, padding=2), nn.Sigmoid())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.body(features)
+
+
+class FaceSwap(nn.Module):
+    """Training module: the shared encoder and both decoders."""
+
+    def __init__(self, width: int = 16, bottleneck: int = 128):
+        super().__init__()
+        self.encoder = Encoder(width, bottleneck)
+        self.decoder_a, self.decoder_b = Decoder(width), Decoder(width)
+
+    def forward(self, image: torch.Tensor, to: str) -> torch.Tensor:
+        return (self.decoder_a if to == "a" else self.decoder_b)(self.encoder(image))
+
+
+class SwapTo(nn.Module):
+    """One exported direction: the encoder and one decoder, image in, image out."""
+
+    def __init__(self, width: int = 16, bottleneck: int = 128):
+        super().__init__()
+        self.encoder, self.decoder = Encoder(width, bottleneck), Decoder(width)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(image))

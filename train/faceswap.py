@@ -1,0 +1,185 @@
+"""Train the zoo's face swap: shared encoder, one decoder per identity, random-warp augmentation.
+
+Default data is the procedural renderer (train/faces.py), with unpaired parameter draws for A and B as a
+real face-swap data set would be. Evaluation uses parameter draws never seen in training and compares
+swap(A -> B) with the exact ground truth, B rendered with A's parameters. ``data`` points to a folder with
+``a/`` and ``b/`` sub-folders of aligned face crops to train on real faces instead (no swap ground truth
+exists there, so only reconstruction is measured).
+"""
+
+import copy
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from visionrt import atomic
+from visionrt.errors import UserInputError
+from visionrt.extras import require
+from visionrt.train import checkpoint, evaluate, faces
+from visionrt.train.config import FromSpec
+from visionrt.train.denoiser import psnr, save_before_after
+
+
+@dataclass
+class FaceSwapTrainConfig(FromSpec):
+    MODEL: ClassVar[str] = "faceswap_to_b"
+
+    seed: int = 0
+    width: int = 16
+    bottleneck: int = 128
+    lr: float = 5e-4
+    batch_size: int = 16  # per identity and step
+    steps: int = 2500
+    faces_per_identity: int = 2000  # rendered once; warps and flips make each step's inputs new
+    eval_every: int = 500
+    warp: float = 0.05  # random grid-warp strength, in units of the image half-width
+    data: Path | None = None  # folder with a/ and b/ face crops; None: the procedural renderer
+    runs_dir: Path = Path("runs")
+    progress: bool = True
+
+
+def load_folder(folder: Path) -> np.ndarray:
+    from PIL import Image
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp"))
+    if len(files) < 8:
+        raise UserInputError(f"{folder} holds {len(files)} images; face-swap training needs at least 8 per identity")
+    return np.stack([np.asarray(Image.open(f).convert("RGB").resize((64, 64), Image.Resampling.BILINEAR),
+                                np.float32).transpose(2, 0, 1) / 255.0 for f in files])
+
+
+def training_faces(config: FaceSwapTrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    if config.data is not None:
+        return load_folder(Path(config.data) / "a"), load_folder(Path(config.data) / "b")
+    a, _, _ = faces.render_pairs(config.faces_per_identity, config.seed)
+    _, b, _ = faces.render_pairs(config.faces_per_identity, config.seed + 1)  # unpaired with A's draws
+    return a, b
+
+
+def random_warp(batch, strength: float, generator):
+    """faceswap's augmentation: a smooth random grid warp of the input (the target stays unwarped)."""
+    torch = require("torch", "train")
+    functional = torch.nn.functional
+    n = batch.shape[0]
+    coarse = strength * (2 * torch.rand(n, 2, 5, 5, generator=generator) - 1)
+    flow = functional.interpolate(coarse, size=batch.shape[-2:], mode="bicubic", align_corners=True)
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, batch.shape[-2]), torch.linspace(-1, 1, batch.shape[-1]), indexing="ij")
+    grid = torch.stack([xs, ys], -1)[None] + flow.permute(0, 2, 3, 1)
+    warped = functional.grid_sample(batch, grid, padding_mode="border", align_corners=True)
+    flip = torch.rand(n, generator=generator) < 0.5
+    return torch.where(flip[:, None, None, None], warped.flip(-1), warped), flip
+
+
+def swap_metrics(model, count: int, seed: int) -> dict:
+    """On parameter draws never seen: swap PSNR against the true render, against copying the input, and
+    whether the output is closer to the target identity's render than to the source photo."""
+    torch = require("torch", "train")
+    a, b, _ = faces.render_pairs(count, seed)
+    found = {}
+    with torch.no_grad():
+        for source, target, to, name in ((a, b, "b", "a_to_b"), (b, a, "a", "b_to_a")):
+            out = model(torch.from_numpy(source), to).numpy()
+            swap = [psnr(t, o) for t, o in zip(target, out)]
+            copy_ = [psnr(t, s) for t, s in zip(target, source)]
+            to_source = [psnr(s, o) for s, o in zip(source, out)]
+            found[name] = {"swap_psnr_db": float(np.mean(swap)), "copy_psnr_db": float(np.mean(copy_)),
+                           "gain_over_copy_db": float(np.mean(swap) - np.mean(copy_)),
+                           "output_psnr_to_source_db": float(np.mean(to_source)),
+                           "closer_to_target_share": float(np.mean(np.array(swap) > np.array(to_source)))}
+        recon = [psnr(x, y) for x, y in zip(a, model(torch.from_numpy(a), "a").numpy())]
+    found["reconstruction_a_psnr_db"] = float(np.mean(recon))
+    return found
+
+
+def train_faceswap(config: FaceSwapTrainConfig) -> Path:
+    torch = require("torch", "train")
+    tqdm = require("tqdm", "train").tqdm
+    from visionrt.model_zoo.faceswap import FaceSwap
+
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    faces_a, faces_b = (torch.from_numpy(x) for x in training_faces(config))
+    model = FaceSwap(config.width, config.bottleneck)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps)
+    run_dir = Path(config.runs_dir) / f"faceswap-{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    history, best, running, started = [], None, [], time.perf_counter()
+    for step in tqdm(range(1, config.steps + 1), desc="faceswap", unit="step", disable=not config.progress, mininterval=0.5):
+        model.train()
+        loss = 0.0
+        for pool, to in ((faces_a, "a"), (faces_b, "b")):
+            target = pool[torch.randint(len(pool), (config.batch_size,), generator=generator)]
+            warped, flip = random_warp(target, config.warp, generator)
+            target = torch.where(flip[:, None, None, None], target.flip(-1), target)
+            loss = loss + torch.nn.functional.mse_loss(model(warped, to), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        running.append(loss.item())
+        if step % config.eval_every == 0 or step == config.steps:
+            model.eval()
+            score = swap_metrics(model, 64, config.seed + 500)  # validation draws
+            key = (score["a_to_b"]["swap_psnr_db"] + score["b_to_a"]["swap_psnr_db"]) / 2
+            history.append({"epoch": step, "train_loss": float(np.mean(running)), "val_loss": None, "val_acc": key})
+            running = []
+            if best is None or key > best[0]:
+                best = (key, step, copy.deepcopy(model.state_dict()))
+    model.load_state_dict(best[2])
+    model.eval()
+    metrics = swap_metrics(model, 200, config.seed + 999) if config.data is None else {}
+    print(json.dumps(metrics, indent=1))
+    atomic.write_text(run_dir / "training.json", json.dumps({"test": metrics, "history": history}, indent=1))
+    evaluate.save_loss_curve_png(history, run_dir / "loss_curve.png", "faceswap training (x: step)",
+                                 loss_label="train MSE (a + b)", metric_label="validation swap PSNR (dB)", metric_range=None)
+    save_examples(model, config.seed + 999, run_dir / "before_after.png")
+    seconds = round(time.perf_counter() - started, 1)
+    for to in ("a", "b"):
+        state = {f"encoder.{k}": v for k, v in model.encoder.state_dict().items()}
+        state.update({f"decoder.{k}": v for k, v in getattr(model, f"decoder_{to}").state_dict().items()})
+        checkpoint.save(run_dir / f"faceswap_to_{to}.pt", {
+            "model": f"faceswap_to_{to}", "state_dict": state, "labels": None,
+            "arch_kwargs": {"width": config.width, "bottleneck": config.bottleneck},
+            "preprocessing": {"color": "RGB", "size": [64, 64], "resample": "bilinear", "scale": 1.0 / 255.0,
+                              "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "output": "rgb01"},
+            "metrics": metrics,
+            "data": {"source": str(config.data) if config.data else "procedural face renderer (train/faces.py)",
+                     "seed": config.seed, "faces_per_identity": config.faces_per_identity},
+            "train_config": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+                             "best_step": best[1], "train_seconds": seconds},
+        })
+    return run_dir
+
+
+def save_examples(model, seed: int, path: Path) -> Path:
+    torch = require("torch", "train")
+    a, b, _ = faces.render_pairs(6, seed)
+    with torch.no_grad():
+        swapped = model(torch.from_numpy(a), "b").numpy()
+    rows = [np.concatenate(list(x.transpose(0, 2, 3, 1)), axis=1) for x in (a, swapped, b)]
+    return save_before_after(rows, path, ["identity A (unseen parameters)", "swapped to B", "ground truth: B with A's parameters"])
+
+
+def validation_inputs(payload: dict) -> np.ndarray:
+    """Faces of the source identity (A for the to-B graph and vice versa) with unseen parameters."""
+    a, b, _ = faces.render_pairs(64, payload["data"]["seed"] + 999)
+    return a if payload["model"] == "faceswap_to_b" else b
+
+
+def write_samples(payload: dict, folder: Path) -> list[Path]:
+    from PIL import Image
+
+    a, b, _ = faces.render_pairs(3, payload["data"]["seed"] + 4242)
+    source, tag = (a, "a") if payload["model"] == "faceswap_to_b" else (b, "b")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for index, face in enumerate(source):
+        with atomic.atomic_path(folder / f"face_{tag}_{index}.png") as tmp:
+            Image.fromarray(np.round(face.transpose(1, 2, 0) * 255).astype(np.uint8)).save(tmp, format="PNG")
+        written.append(folder / f"face_{tag}_{index}.png")
+    return written
