@@ -25,9 +25,9 @@ demo: $(STAMP)
 	$(BIN)/visionrt run colorizer model_zoo/samples/colorizer/*.png -o demo-out
 	$(BIN)/visionrt bench digits --out demo-out --iters 200
 	$(BIN)/visionrt bench digit_reader --out demo-out --iters 100
-	$(BIN)/visionrt bench denoiser --out demo-out --iters 30
+	$(BIN)/visionrt bench denoiser --out demo-out --iters 20 --batches 1 4
 	$(BIN)/visionrt bench vae_decoder --out demo-out --iters 200
-	$(BIN)/visionrt bench colorizer --out demo-out --iters 30
+	$(BIN)/visionrt bench colorizer --out demo-out --iters 20 --batches 1 4
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -109,6 +109,12 @@ def write_card(name: str, baselines: dict | None = None) -> Path:
 
 
 KNOWN_LIMITS = {
+    "faceswap_to_a": ["Trained and measured on a procedural face renderer (two drawn identities): nothing here "
+                      "says how it does on real faces; `visionrt train faceswap --data DIR` trains on real crops.",
+                      "Inputs are resized to 64x64; faces should be aligned and centred as in the renderer."],
+    "faceswap_to_b": ["Trained and measured on a procedural face renderer (two drawn identities): nothing here "
+                      "says how it does on real faces; `visionrt train faceswap --data DIR` trains on real crops.",
+                      "Inputs are resized to 64x64; faces should be aligned and centred as in the renderer."],
     "colorizer": ["Trained on six photos: colours are plausible guesses from those scenes (skin, sky, foliage tones), "
                   "not knowledge of objects; on the test photos it is more colourful than the truth (ratio 1.4).",
                   "Colour inputs are reduced to their lightness first; ab is predicted at 256 pixels on the long "

@@ -29,6 +29,7 @@ HEADLINE_METRICS = {"accuracy": "test accuracy", "sequence_accuracy": "sequence 
                     "gain_over_noisy_db": "gain over noisy dB", "gain_over_best_filter_db": "gain over best filter dB",
                     "gain_over_gray_db": "gain over gray dB", "colorfulness_ratio": "colourfulness / truth",
                     "neg_elbo_nats": "test -ELBO nats"}
+NESTED_HEADLINES = {"a_to_b": "A to B", "b_to_a": "B to A"}  # face swap: per direction
 
 
 def _worst(parity: dict, figure: str, reduce=max):
@@ -38,7 +39,10 @@ def _worst(parity: dict, figure: str, reduce=max):
 
 
 def _headline(metrics: dict) -> str:
-    return ", ".join(f"{label} {metrics[key]:.4f}" for key, label in HEADLINE_METRICS.items() if key in metrics)
+    parts = [f"{label} {metrics[key]:.4f}" for key, label in HEADLINE_METRICS.items() if key in metrics]
+    parts += [f"{label}: swap {metrics[key]['swap_psnr_db']:.2f} dB, +{metrics[key]['gain_over_copy_db']:.2f} dB over copy"
+              for key, label in NESTED_HEADLINES.items() if key in metrics]
+    return ", ".join(parts)
 
 
 def table() -> str:

@@ -188,7 +188,8 @@ for _direction in ("a", "b"):
             output_names=("swapped",),
             max_batch_size=64,
             bench_batches=(1, 8, 64),
-            train_defaults={"width": 16, "bottleneck": 128, "lr": 5e-4, "batch_size": 16, "steps": 2500},
+            train_defaults={"width": 16, "bottleneck": 128, "lr": 5e-4, "batch_size": 16, "steps": 3000,
+                            "faces_per_identity": 6000},
         )
     )
 
