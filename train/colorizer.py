@@ -18,7 +18,7 @@ from visionrt import atomic
 from visionrt.extras import require
 from visionrt.runtime.tasks.color import colorfulness, rgb_to_lab
 from visionrt.runtime.tasks.image_to_image import colorize_array
-from visionrt.train import checkpoint, evaluate, photos
+from visionrt.train import checkpoint, evaluate, loop, photos
 from visionrt.train.config import FromSpec
 from visionrt.train.denoiser import psnr, save_before_after
 
@@ -125,11 +125,7 @@ def train_head(head: str, config: ColorizerTrainConfig, bins, val_photos) -> tup
         else:
             targets = torch.from_numpy(bin_targets(ab, config.grid, nearest)).long()
             loss = torch.nn.functional.cross_entropy(model.logits(torch.from_numpy(lightness)), targets, weight=class_weights)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        running.append(loss.item())
+        running.append(loop.optimizer_step(optimizer, loss, schedule))
         if step % config.eval_every == 0 or step == config.steps:
             model.eval()
             val = score(torch_run(model), val_photos, config.work_size)

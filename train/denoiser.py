@@ -16,7 +16,7 @@ import numpy as np
 
 from visionrt import atomic, figures
 from visionrt.extras import require
-from visionrt.train import checkpoint, evaluate, photos
+from visionrt.train import checkpoint, evaluate, loop, photos
 from visionrt.train.config import FromSpec
 
 NOISE = {"kind": "gaussian", "sigma": 0.1, "clip": [0.0, 1.0]}  # sigma in [0, 1] units (25.5 / 255)
@@ -110,11 +110,7 @@ def train_denoiser(config: DenoiserTrainConfig) -> Path:
         clean = photos.random_patches(train_photos, config.batch_size, config.patch, rng)
         noisy = add_noise(clean, rng)
         loss = torch.nn.functional.mse_loss(model(torch.from_numpy(noisy)), torch.from_numpy(clean))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        running.append(loss.item())
+        running.append(loop.optimizer_step(optimizer, loss, schedule))
         if step % config.eval_every == 0 or step == config.steps:
             model.eval()
             val_psnr = mean_psnr(val_clean, {n: denoise_photo(model, x) for n, x in val_noisy.items()})

@@ -104,11 +104,7 @@ def train_digit_reader(config: ReaderTrainConfig) -> Path:
                    unit="batch", disable=not config.progress, leave=False, mininterval=0.5)
         for index in bar:
             loss = ctc_step(model, [images[i] for i in index], [texts[i] for i in index], mean, std, torch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            optimizer.step()
-            total, seen = total + loss.item() * len(index), seen + len(index)
+            total, seen = total + loop.optimizer_step(optimizer, loss, clip=5.0) * len(index), seen + len(index)
             bar.set_postfix(ctc=f"{total / seen:.4f}")
         schedule.step()
         val = evaluate.sequence_metrics(val_texts, read(model, val_images, mean, std))

@@ -19,7 +19,7 @@ import numpy as np
 from visionrt import atomic
 from visionrt.errors import UserInputError
 from visionrt.extras import require
-from visionrt.train import checkpoint, evaluate, faces
+from visionrt.train import checkpoint, evaluate, faces, loop
 from visionrt.train.config import FromSpec
 from visionrt.train.denoiser import psnr, save_before_after
 
@@ -117,11 +117,7 @@ def train_faceswap(config: FaceSwapTrainConfig) -> Path:
             warped, flip = random_warp(target, config.warp, generator)
             target = torch.where(flip[:, None, None, None], target.flip(-1), target)
             loss = loss + torch.nn.functional.mse_loss(model(warped, to), target)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        running.append(loss.item())
+        running.append(loop.optimizer_step(optimizer, loss, schedule))
         if step % config.eval_every == 0 or step == config.steps:
             model.eval()
             score = swap_metrics(model, 64, config.seed + 500)  # validation draws

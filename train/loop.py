@@ -87,10 +87,7 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
             index = order[start : start + config.batch_size]
             logits = model(prepare(x_train[index], generator, True))
             loss = torch.nn.functional.cross_entropy(logits, y_train[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(index)
+            total += optimizer_step(optimizer, loss) * len(index)
         schedule.step()
         val_loss, val_acc = evaluate_loss(model, *val, prepare)
         history.append({"epoch": epoch, "train_loss": total / len(order), "val_loss": val_loss, "val_acc": val_acc})
@@ -102,3 +99,18 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
     bar.close()
     model.load_state_dict(best_state)
     return FitResult(best_state=best_state, best_epoch=best_epoch, history=history)
+
+
+def optimizer_step(optimizer, loss, schedule=None, clip: float | None = None) -> float:
+    """One update: clear gradients, backpropagate, clip (if asked), step, advance a per-step schedule.
+    Returns the loss as a float for logging."""
+    torch = require("torch", "train")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip is not None:
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        torch.nn.utils.clip_grad_norm_(params, clip)
+    optimizer.step()
+    if schedule is not None:
+        schedule.step()
+    return loss.item()

@@ -16,7 +16,7 @@ import numpy as np
 
 from visionrt import atomic, figures
 from visionrt.extras import require
-from visionrt.train import checkpoint, data, evaluate
+from visionrt.train import checkpoint, data, evaluate, loop
 from visionrt.train.config import FromSpec
 
 
@@ -77,10 +77,7 @@ def train_vae(config: VAETrainConfig) -> Path:
         for start in range(0, len(order), config.batch_size):
             x = train_x[order[start : start + config.batch_size]]
             loss, _, _ = loss_terms(model, x, torch.randn(len(x), config.latent, generator=generator), config.beta)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(x)
+            total += loop.optimizer_step(optimizer, loss) * len(x)
         model.eval()
         val = negative_elbo(model, val_x, config.seed + 1, config.beta)["neg_elbo_nats"]
         history.append({"epoch": epoch, "train_loss": total / len(train_x), "val_loss": val, "val_acc": -val})
