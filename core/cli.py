@@ -118,7 +118,7 @@ def add_run(sub) -> None:
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16"))
     parser.add_argument("--top-k", type=int, default=1, help="classifiers: how many labels to show")
     parser.add_argument("--to", choices=("a", "b"), default="b", help="faceswap: the identity to swap to")
-    parser.add_argument("-o", "--output", type=Path, help="also write results.json into this folder")
+    parser.add_argument("-o", "--output", type=Path, help="write results_<model>.json (and any output images) here")
     parser.set_defaults(handler=cmd_run)
 
 
@@ -161,9 +161,9 @@ def cmd_run(args) -> int:
     else:
         raise VisionRTError(f"{args.model} has no task API the CLI knows (task: {model.info.task}); use the Python run()")
     if args.output:
-        atomic.write_text(args.output / "results.json", json.dumps(
-            {"model": model.describe(), "results": results}, indent=1))
-        print(f"wrote {args.output / 'results.json'}")
+        target = args.output / f"results_{Path(str(args.model)).stem}.json"  # one per model in a shared folder
+        atomic.write_text(target, json.dumps({"model": model.describe(), "results": results}, indent=1))
+        print(f"wrote {target}")
     return 0
 
 

@@ -27,7 +27,7 @@ def test_run_classifies_the_samples_and_writes_results(tmp_path, capsys):
     assert cli.main(["run", "digits", *files, "--top-k", "2", "-o", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "digit_3.png: 3 (" in out
-    results = json.loads((tmp_path / "results.json").read_text())
+    results = json.loads((tmp_path / "results_digits.json").read_text())
     assert [r["label"] for r in results["results"]] == [str(d) for d in range(10)]
     assert results["model"]["backend"] == "onnxruntime"
 
