@@ -16,6 +16,7 @@ import numpy as np
 
 from visionrt import atomic, figures
 from visionrt.extras import require
+from visionrt.runtime.tasks.image_to_image import pad_to_multiple
 from visionrt.train import checkpoint, evaluate, loop, photos
 from visionrt.train.config import FromSpec
 
@@ -55,9 +56,8 @@ def noisy_photos(part: str, seed: int) -> tuple[dict, dict]:
 
 
 def pad4(image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
-    """(H, W, 3) -> reflect-padded to multiples of 4, and the original size."""
-    height, width = image.shape[:2]
-    return np.pad(image, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="reflect"), (height, width)
+    """(H, W, 3) -> padded as the runtime pads it (multiples of 4), and the original size."""
+    return pad_to_multiple(image, 4), image.shape[:2]
 
 
 def denoise_photo(model, noisy: np.ndarray) -> np.ndarray:

@@ -127,25 +127,20 @@ class Colorizer(ImageToImage):
             colorize_array(self.run, to_rgb01(item), record.get("work_size", 256), record.get("multiple", 4))))
 
 
-class SwapGraph(Model):
+class SwapGraph(ImageToImage):
     """One face-swap direction: any image in, resized to the graph's fixed size, and back out at the input's."""
 
     def transform(self, inputs):
         _, _, height, width = self.inputs[0].shape
-        record = self.info.preprocessing or {}
+        resample = images.RESAMPLE[(self.info.preprocessing or {}).get("resample", "bilinear")]
 
         def one(item):
             pil = images.flatten_alpha(images.to_pil(item)).convert("RGB")
-            resample = images.RESAMPLE[record.get("resample", "bilinear")]
             x = np.asarray(pil.resize((width, height), resample), np.float32).transpose(2, 0, 1)[None] / 255.0
             out = to_image(self.run(np.ascontiguousarray(x))[0].transpose(1, 2, 0))
             return out.resize(pil.size, Image.Resampling.BICUBIC) if pil.size != (width, height) else out
 
-        single = images.is_single_image(inputs)
-        results = [one(item) for item in ([inputs] if single else list(inputs))]
-        if not results:
-            raise UserInputError("swap() got an empty list of images")
-        return results[0] if single else results
+        return self._map(inputs, one)
 
 
 class FaceSwap:
