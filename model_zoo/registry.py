@@ -194,3 +194,25 @@ for _direction in ("a", "b"):
     )
 
 COMPOSITES["faceswap"] = ("faceswap_to_a", "faceswap_to_b")
+
+register(
+    ModelSpec(
+        name="style",
+        task="style_transfer",
+        summary="Fast neural style (Johnson-style transformer, half width) towards a procedural swirl painting, any size",
+        architecture="visionrt.model_zoo.style:StyleTransformer",
+        trainer="visionrt.train.style:train_style",
+        train_config="visionrt.train.style:StyleTrainConfig",
+        validation_data="visionrt.train.style:validation_inputs",
+        samples="visionrt.train.style:write_samples",
+        input_name="image",
+        input_shape=(3, None, None),
+        output_names=("stylized",),
+        max_batch_size=16,
+        dynamic_axes={2: "height", 3: "width"},
+        dynamic_ranges={2: (16, 256, 1024), 3: (16, 256, 1024)},
+        bench_batches=(1, 4, 16),
+        train_defaults={"width": 16, "blocks": 5, "lr": 1e-3, "batch_size": 4, "steps": 2000, "patch": 128,
+                        "style_weight": 1.0, "content_weight": 1.0},
+    )
+)

@@ -41,6 +41,7 @@ class ColorizerTrainConfig(FromSpec):
     grid: float = 10.0  # ab bin size for the classification head
     rebalance: float = 0.5  # Zhang's lambda: mix of the empirical bin prior and the uniform one
     temperature: float = 0.38  # annealed-mean temperature
+    data: Path | None = None  # a folder of the user's own colour photos instead of the bundled ones
     runs_dir: Path = Path("runs")
     progress: bool = True
 
@@ -114,7 +115,7 @@ def train_head(head: str, config: ColorizerTrainConfig, bins, val_photos) -> tup
     class_weights = torch.from_numpy(weights)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps)
-    train_photos = list(photos.load_split("train").values())
+    train_photos = list(photos.load_split("train", config.data).values())
     history, best, running = [], None, []
     for step in tqdm(range(1, config.steps + 1), desc=f"colorizer {head}", unit="step", disable=not config.progress,
                      mininterval=0.5):
@@ -144,8 +145,8 @@ def passes(figures: dict) -> bool:
 
 def train_colorizer(config: ColorizerTrainConfig) -> Path:
     started = time.perf_counter()
-    bins = ab_bins(list(photos.load_split("train").values()), config.grid, config.rebalance)
-    val_photos, test_photos = photos.load_split("val"), photos.load_split("test")
+    bins = ab_bins(list(photos.load_split("train", config.data).values()), config.grid, config.rebalance)
+    val_photos, test_photos = photos.load_split("val", config.data), photos.load_split("test", config.data)
     run_dir = Path(config.runs_dir) / f"colorizer-{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"
     run_dir.mkdir(parents=True, exist_ok=True)
     trained = {head: train_head(head, config, bins, val_photos) for head in config.heads}
@@ -169,8 +170,7 @@ def train_colorizer(config: ColorizerTrainConfig) -> Path:
         "preprocessing": {"color": "L", "lab": "D65", "input": "L/100", "output": "ab/100", "multiple": 4,
                           "work_size": config.work_size, "size": [None, None], "mean": [0.0], "std": [1.0]},
         "metrics": metrics,
-        "data": {"source": "skimage.data and sklearn sample photos, split by photo", "seed": config.seed,
-                 "photos": {k: list(v) for k, v in photos.SPLIT.items()}, "ab_bins": len(bins[0])},
+        "data": {**photos.split_record(config.data), "seed": config.seed, "ab_bins": len(bins[0])},
         "train_config": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
                          "train_seconds": round(time.perf_counter() - started, 1)},
     })

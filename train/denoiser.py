@@ -34,6 +34,7 @@ class DenoiserTrainConfig(FromSpec):
     steps: int = 1500
     patch: int = 64
     eval_every: int = 250  # steps between validation-photo PSNR checks (the best one is kept)
+    data: Path | None = None  # a folder of the user's own photos instead of the bundled ones
     runs_dir: Path = Path("runs")
     progress: bool = True
 
@@ -48,9 +49,9 @@ def psnr(reference: np.ndarray, estimate: np.ndarray) -> float:
     return 10.0 * np.log10(1.0 / max(mse, 1e-12))
 
 
-def noisy_photos(part: str, seed: int) -> tuple[dict, dict]:
+def noisy_photos(part: str, seed: int, data: Path | None = None) -> tuple[dict, dict]:
     """(clean photos, noisy photos) of a split, the noise fixed by ``seed`` and the photo's position."""
-    clean = photos.load_split(part)
+    clean = photos.load_split(part, data)
     noisy = {name: add_noise(photo, np.random.default_rng(seed + i)) for i, (name, photo) in enumerate(clean.items())}
     return clean, noisy
 
@@ -72,14 +73,14 @@ def mean_psnr(clean: dict, estimates: dict) -> float:
     return float(np.mean([psnr(clean[name], estimates[name]) for name in clean]))
 
 
-def classical_baselines(seed: int) -> dict:
+def classical_baselines(seed: int, data: Path | None = None) -> dict:
     """Gaussian and median filters, strength chosen on the validation photo, scored on the test photos."""
     ndimage = require("scipy.ndimage", "train")
     filters = {"gaussian": [lambda x, s=s: ndimage.gaussian_filter(x, sigma=(s, s, 0)) for s in (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)],
                "median": [lambda x, k=k: ndimage.median_filter(x, size=(k, k, 1)) for k in (3, 5, 7)]}
     labels = {"gaussian": (0.5, 0.75, 1.0, 1.25, 1.5, 2.0), "median": (3, 5, 7)}
-    val_clean, val_noisy = noisy_photos("val", seed + 1000)
-    test_clean, test_noisy = noisy_photos("test", seed + 2000)
+    val_clean, val_noisy = noisy_photos("val", seed + 1000, data)
+    test_clean, test_noisy = noisy_photos("test", seed + 2000, data)
     found = {}
     for kind, candidates in filters.items():
         scores = [mean_psnr(val_clean, {n: f(x) for n, x in val_noisy.items()}) for f in candidates]
@@ -96,8 +97,8 @@ def train_denoiser(config: DenoiserTrainConfig) -> Path:
 
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    train_photos = list(photos.load_split("train").values())
-    val_clean, val_noisy = noisy_photos("val", config.seed + 1000)
+    train_photos = list(photos.load_split("train", config.data).values())
+    val_clean, val_noisy = noisy_photos("val", config.seed + 1000, config.data)
     model = DenoisingAutoencoder(width=config.width)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps)
@@ -129,8 +130,7 @@ def train_denoiser(config: DenoiserTrainConfig) -> Path:
     checkpoint.save(run_dir / "best.pt", {
         "model": "denoiser", "arch_kwargs": {"width": config.width}, "state_dict": model.state_dict(),
         "labels": None, "preprocessing": preprocessing_record(), "noise": NOISE, "metrics": metrics,
-        "data": {"source": "skimage.data and sklearn sample photos, split by photo", "seed": config.seed,
-                 "photos": {k: list(v) for k, v in photos.SPLIT.items()}, "patch": config.patch},
+        "data": {**photos.split_record(config.data), "seed": config.seed, "patch": config.patch},
         "train_config": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
                          "best_step": best[1], "train_seconds": round(seconds, 1)},
     })
@@ -138,10 +138,10 @@ def train_denoiser(config: DenoiserTrainConfig) -> Path:
 
 
 def test_metrics(model, config: DenoiserTrainConfig) -> dict:
-    clean, noisy = noisy_photos("test", config.seed + 2000)
+    clean, noisy = noisy_photos("test", config.seed + 2000, config.data)
     denoised = {n: denoise_photo(model, x) for n, x in noisy.items()}
     noisy_psnr, denoised_psnr = mean_psnr(clean, noisy), mean_psnr(clean, denoised)
-    baselines = classical_baselines(config.seed)
+    baselines = classical_baselines(config.seed, config.data)
     best_filter = max(baselines, key=lambda k: baselines[k]["test_psnr_db"])
     ssim = require("skimage.metrics", "train").structural_similarity
     return {
@@ -167,7 +167,7 @@ def write_reports(run_dir: Path, model, history, metrics, config) -> None:
     atomic.write_text(run_dir / "training.json", json.dumps({"test": metrics, "history": history}, indent=1))
     evaluate.save_loss_curve_png(history, run_dir / "loss_curve.png", "denoiser training (x: step)",
                                  loss_label="train MSE", metric_label="validation PSNR (dB)", metric_range=None)
-    clean, noisy = noisy_photos("test", config.seed + 2000)
+    clean, noisy = noisy_photos("test", config.seed + 2000, config.data)
     name = next(iter(clean))
     save_before_after([noisy[name], denoise_photo(model, noisy[name]), clean[name]], run_dir / "before_after.png",
                       ["noisy input", "denoised", "clean"])

@@ -15,8 +15,9 @@ from typing import ClassVar
 import numpy as np
 
 from visionrt import atomic, figures
+from visionrt.errors import UserInputError
 from visionrt.extras import require
-from visionrt.train import checkpoint, data, evaluate, loop
+from visionrt.train import checkpoint, data, evaluate, loop, photos
 from visionrt.train.config import FromSpec
 
 
@@ -32,6 +33,7 @@ class VAETrainConfig(FromSpec):
     batch_size: int = 64
     epochs: int = 300
     patience: int = 40
+    data: Path | None = None  # a folder of the user's own images (read as 8x8 ink, like the encoder's input)
     runs_dir: Path = Path("runs")
     progress: bool = True
 
@@ -61,7 +63,7 @@ def train_vae(config: VAETrainConfig) -> Path:
     from visionrt.model_zoo.vae import VAE
 
     torch.manual_seed(config.seed)
-    dataset = data.load_digits_data(seed=config.seed)
+    dataset = folder_data(config.data, config.seed) if config.data else data.load_digits_data(seed=config.seed)
     train_x = torch.from_numpy(dataset.part("train")[0])
     val_x = dataset.part("val")[0]
     model = VAE(config.latent, config.hidden)
@@ -94,7 +96,8 @@ def train_vae(config: VAETrainConfig) -> Path:
     common = {
         "arch_kwargs": {"latent": config.latent, "hidden": config.hidden}, "labels": None, "beta": config.beta,
         "latent": config.latent, "metrics": test,
-        "data": {"source": "sklearn.datasets.load_digits", "seed": config.seed,
+        "data": {"source": f"folder {Path(config.data).resolve()}" if config.data else "sklearn.datasets.load_digits",
+                 "seed": config.seed,
                  "sizes": {n: int(len(getattr(dataset.split, n))) for n in ("train", "val", "test")}},
         "train_config": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
                          "best_epoch": best[1], "train_seconds": round(seconds, 1)},
@@ -110,6 +113,24 @@ def train_vae(config: VAETrainConfig) -> Path:
     evaluate.save_loss_curve_png(history, run_dir / "loss_curve.png", "VAE training", loss_label="negative ELBO (nats)",
                                  metric_label="- validation negative ELBO", metric_range=None)
     return run_dir
+
+
+def folder_data(folder: Path, seed: int) -> data.DigitsData:
+    """A folder of images read exactly as the runtime's encoder reads its input (8x8 ink), split 60/20/20
+    by a seeded shuffle. There are no labels (-1): the VAE does not need them."""
+    from visionrt.runtime.tasks import images
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserInputError(f"--data {folder}: not a folder")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in photos.IMAGE_SUFFIXES)
+    if len(files) < 10:
+        raise UserInputError(f"--data {folder}: found {len(files)} images; VAE training needs at least 10")
+    ink = images.preprocess(files, image_record())
+    order = np.random.default_rng(seed).permutation(len(files))
+    held = max(1, len(files) // 5)
+    split = data.Split(np.sort(order[2 * held :]), np.sort(order[:held]), np.sort(order[held : 2 * held]))
+    return data.DigitsData(ink, np.full(len(files), -1, np.int64), split)
 
 
 def image_record() -> dict:
@@ -140,13 +161,20 @@ def save_pictures(model, dataset: data.DigitsData, config: VAETrainConfig, run_d
     with torch.no_grad():
         grid = model.decoder(torch.randn(100, config.latent, generator=generator)).numpy()
         test_x, test_y = dataset.part("test")
-        pairs = [(int(np.flatnonzero(test_y == a)[0]), int(np.flatnonzero(test_y == b)[0])) for a, b in
-                 ((0, 6), (1, 7), (3, 8), (4, 9), (2, 5))]
+        pairs = interpolation_pairs(test_y)
         mu, _ = model.encoder(torch.from_numpy(test_x))
         steps = torch.linspace(0, 1, 10)[:, None]
         rows = [model.decoder(mu[a] * (1 - steps) + mu[b] * steps).numpy() for a, b in pairs]
     _save_grid(grid.reshape(10, 10, 8, 8), run_dir / "samples.png", "100 samples from N(0, I), decoded")
     _save_grid(np.stack(rows)[:, :, 0], run_dir / "interpolation.png", "latent interpolation between test digits")
+
+
+def interpolation_pairs(labels: np.ndarray) -> list[tuple[int, int]]:
+    """Five pairs of test images to interpolate between: chosen digit pairs, or (unlabelled data) in order."""
+    wanted = ((0, 6), (1, 7), (3, 8), (4, 9), (2, 5))
+    if all((labels == a).any() and (labels == b).any() for a, b in wanted):
+        return [(int(np.flatnonzero(labels == a)[0]), int(np.flatnonzero(labels == b)[0])) for a, b in wanted]
+    return [(2 * i % len(labels), (2 * i + 1) % len(labels)) for i in range(5)]
 
 
 def _save_grid(tiles: np.ndarray, path: Path, title: str) -> Path:

@@ -96,6 +96,13 @@ class Denoiser(ImageToImage):
         return self._map(inputs, lambda item: to_image(self._apply(to_rgb01(item))))
 
 
+class Stylizer(ImageToImage):
+    def stylize(self, inputs):
+        """Stylize one image (a PIL RGB image of the same size comes back) or a list of them. Sides that are
+        not multiples of 4 are reflect-padded and cropped back; the network sees [0, 1] pixels, never 0..255."""
+        return self._map(inputs, lambda item: to_image(self._apply(to_rgb01(item))))
+
+
 def resize_channels(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Bilinear resize of an (H, W, C) float array to (height, width) = ``size``, channel by channel."""
     height, width = size

@@ -1,0 +1,238 @@
+"""Train the zoo's fast style network on crops of the bundled photos towards one style image.
+
+The loss network is a fixed, seeded, random conv net (train/style_loss.py): no pretrained VGG can be
+downloaded here. Before the feed-forward network, slow per-image optimisation with the same loss is run on
+the test photos as the check the approach works at all, and as the reference the network is compared with.
+Both are judged in a *different* random network that training never saw: the share of the Gram-distance gap
+between the content photo and the style floor that stylisation closes, and luminance SSIM against the content.
+Bars: gap closed >= 0.5 and SSIM >= 0.5 on held-out photos.
+"""
+
+import copy
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from visionrt import atomic, figures, model_zoo
+from visionrt.errors import UserInputError
+from visionrt.extras import require
+from visionrt.hashing import sha256_file
+from visionrt.runtime.tasks.image_to_image import pad_to_multiple
+from visionrt.train import checkpoint, evaluate, loop, photos, style_image
+from visionrt.train.config import FromSpec
+
+DEFAULT_STYLE = Path(model_zoo.__file__).resolve().parent / "styles" / "swirls.png"
+BARS = {"gap_closed": 0.5, "luminance_ssim": 0.5}
+
+
+@dataclass
+class StyleTrainConfig(FromSpec):
+    MODEL: ClassVar[str] = "style"
+
+    seed: int = 0
+    width: int = 16
+    blocks: int = 5
+    lr: float = 1e-3
+    batch_size: int = 4
+    steps: int = 2000
+    patch: int = 128
+    style_weight: float = 1.0
+    content_weight: float = 1.0
+    eval_every: int = 250
+    optimization_steps: int = 300  # per-image optimisation of each test photo: the check and the reference
+    style: Path | None = None  # None: the shipped procedural painting (model_zoo/styles/swirls.png)
+    data: Path | None = None  # a folder of the user's own photos instead of the bundled ones
+    runs_dir: Path = Path("runs")
+    progress: bool = True
+
+
+def load_style(path: Path | None) -> tuple[np.ndarray, dict]:
+    """The style image as float RGB in [0, 1] and what the checkpoint records about where it came from."""
+    path = Path(path) if path is not None else DEFAULT_STYLE
+    if not path.is_file():
+        raise UserInputError(f"style image not found: {path}")
+    pixels = photos.load_file(path)
+    record = {"file": path.name, "sha256": sha256_file(path), "size": list(pixels.shape[1::-1])}
+    if path == DEFAULT_STYLE:
+        record.update(style_image.provenance())
+    else:
+        record["source"] = f"user file {path.resolve()}"
+    return pixels, record
+
+
+class Objective:
+    """Style + content loss in the training feature space, with the style targets computed once."""
+
+    def __init__(self, style: np.ndarray, style_weight: float, content_weight: float):
+        from visionrt.train import style_loss
+
+        self.lib = style_loss
+        self.net = style_loss.RandomFeatures(style_loss.TRAINING_FEATURES)
+        self.targets = style_loss.style_targets(self.net, style_loss.to_tensor(style))
+        self.style_weight, self.content_weight = style_weight, content_weight
+
+    def __call__(self, images, contents) -> tuple:
+        torch = require("torch", "train")
+        with torch.no_grad():
+            content_features = self.net(contents)
+        features = self.net(images)
+        style = self.lib.style_loss(features, self.targets)
+        content = self.lib.content_loss(features, content_features, self.net.spec.content_layer)
+        return self.style_weight * style + self.content_weight * content, style, content
+
+
+def stylize_photo(model, photo: np.ndarray) -> np.ndarray:
+    """Run the torch model on a whole (H, W, 3) photo the way the runtime does (pad to 4, crop back)."""
+    torch = require("torch", "train")
+    height, width = photo.shape[:2]
+    padded = pad_to_multiple(photo, 4)
+    with torch.no_grad():
+        out = model(torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1)))[None])[0].numpy()
+    return out.transpose(1, 2, 0)[:height, :width]
+
+
+def optimize_image(objective: Objective, content: np.ndarray, steps: int, lr: float = 0.05) -> np.ndarray:
+    """Gatys-style per-image optimisation of the pixels (through a sigmoid, so they stay in [0, 1])."""
+    torch = require("torch", "train")
+    target = objective.lib.to_tensor(content)
+    logits = torch.logit(target.clamp(0.02, 0.98)).clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([logits], lr=lr)
+    for _ in range(steps):
+        loss, _, _ = objective(torch.sigmoid(logits), target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return torch.sigmoid(logits).detach()[0].numpy().transpose(1, 2, 0)
+
+
+def judged(pairs: dict[str, tuple[np.ndarray, np.ndarray]], style: np.ndarray) -> dict:
+    """Judge-space figures per photo and their means; ``pairs`` maps name -> (content, stylized)."""
+    from visionrt.train import style_loss
+
+    judge_net = style_loss.RandomFeatures(style_loss.JUDGE_FEATURES)
+    per_photo = {name: style_loss.judge(content, out, style, judge_net) for name, (content, out) in pairs.items()}
+    means = {key: float(np.mean([p[key] for p in per_photo.values()])) for key in next(iter(per_photo.values()))}
+    return {**means, "per_photo": per_photo}
+
+
+def validation_objective(model, objective: Objective, named: dict) -> float:
+    torch = require("torch", "train")
+    losses = []
+    for photo in named.values():
+        with torch.no_grad():
+            out = torch.from_numpy(np.ascontiguousarray(stylize_photo(model, photo).transpose(2, 0, 1)))[None]
+            losses.append(float(objective(out, objective.lib.to_tensor(photo))[0]))
+    return float(np.mean(losses))
+
+
+def train_style(config: StyleTrainConfig) -> Path:
+    torch = require("torch", "train")
+    tqdm = require("tqdm", "train").tqdm
+    from visionrt.model_zoo.style import StyleTransformer
+
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    style, style_record = load_style(config.style)
+    objective = Objective(style, config.style_weight, config.content_weight)
+    train_photos = list(photos.load_split("train", config.data).values())
+    val_photos, test_photos = photos.load_split("val", config.data), photos.load_split("test", config.data)
+    run_dir = Path(config.runs_dir) / f"style-{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    started = time.perf_counter()
+    optimized = {name: optimize_image(objective, photo, config.optimization_steps)
+                 for name, photo in tqdm(test_photos.items(), desc="per-image optimisation check", unit="photo",
+                                         disable=not config.progress)}
+    reference = judged({n: (test_photos[n], optimized[n]) for n in test_photos}, style)
+    print("per-image optimisation (the check):", json.dumps({k: v for k, v in reference.items() if k != "per_photo"}))
+
+    model = StyleTransformer(config.width, config.blocks)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps)
+    history, best, running = [], None, []
+    bar = tqdm(range(1, config.steps + 1), desc="style", unit="step", disable=not config.progress, mininterval=0.5)
+    train_started = time.perf_counter()
+    for step in bar:
+        model.train()
+        contents = torch.from_numpy(photos.random_patches(train_photos, config.batch_size, config.patch, rng))
+        loss, _, _ = objective(model(contents), contents)
+        running.append(loop.optimizer_step(optimizer, loss, schedule))
+        if step % config.eval_every == 0 or step == config.steps:
+            model.eval()
+            val = validation_objective(model, objective, val_photos)
+            history.append({"epoch": step, "train_loss": float(np.mean(running)), "val_loss": None, "val_acc": val})
+            running = []
+            bar.set_postfix(val_loss=f"{val:.3f}")
+            if best is None or val < best[0]:
+                best = (val, step, copy.deepcopy(model.state_dict()))
+    bar.close()
+    train_seconds = time.perf_counter() - train_started
+    model.load_state_dict(best[2])
+    model.eval()
+    stylized = {name: stylize_photo(model, photo) for name, photo in test_photos.items()}
+    network = judged({n: (test_photos[n], stylized[n]) for n in test_photos}, style)
+    metrics = {**{k: v for k, v in network.items() if k != "per_photo"}, "test_photos": list(test_photos),
+               "meets_bars": all(network[k] >= bar_value for k, bar_value in BARS.items()),
+               "per_photo": network["per_photo"],
+               "per_image_optimization": reference}
+    print(json.dumps({k: v for k, v in metrics.items() if k not in ("per_photo", "per_image_optimization")}, indent=1))
+    atomic.write_text(run_dir / "training.json", json.dumps({"test": metrics, "history": history}, indent=1))
+    evaluate.save_loss_curve_png(history, run_dir / "loss_curve.png", "style training (x: step)",
+                                 loss_label="train style + content loss", metric_label="validation loss",
+                                 metric_range=None)
+    name = next(iter(test_photos))
+    save_panel([test_photos[name], stylized[name], optimized[name], style], run_dir / "before_after.png",
+               ["content (held out)", "feed-forward network", "per-image optimisation", "style image"])
+    checkpoint.save(run_dir / "best.pt", {
+        "model": "style", "arch_kwargs": {"width": config.width, "blocks": config.blocks},
+        "state_dict": model.state_dict(), "labels": None, "preprocessing": preprocessing_record(), "metrics": metrics,
+        "data": {**photos.split_record(config.data), "seed": config.seed, "patch": config.patch, "style": style_record,
+                 "loss_network": asdict(objective.lib.TRAINING_FEATURES),
+                 "judge_network": asdict(objective.lib.JUDGE_FEATURES)},
+        "train_config": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+                         "optimizer": "adam", "best_step": best[1], "train_seconds": round(train_seconds, 1),
+                         "total_seconds": round(time.perf_counter() - started, 1)},
+    })
+    return run_dir
+
+
+def preprocessing_record() -> dict:
+    return {"color": "RGB", "scale": 1.0 / 255.0, "size": [None, None], "multiple": 4, "pad": "reflect",
+            "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "output": "rgb01"}
+
+
+def save_panel(images: list, path: Path, titles: list[str]) -> Path:
+    plt = figures.pyplot()
+
+    figure, axes = plt.subplots(1, len(images), figsize=(3.6 * len(images), 3.2), dpi=110)
+    for ax, image, title in zip(axes, images, titles):
+        ax.imshow(np.clip(image, 0, 1))
+        ax.set_title(title, fontsize=10)
+        ax.axis("off")
+    figure.tight_layout()
+    return figures.save_figure(figure, path)
+
+
+def validation_inputs(payload: dict) -> dict[str, np.ndarray]:
+    """Crops of the test photos, and one whole test photo padded to a multiple of 4."""
+    test = photos.load_split("test")
+    crops = photos.random_patches(list(test.values()), 64, 64, np.random.default_rng(payload["data"]["seed"] + 3000))
+    whole = pad_to_multiple(next(iter(test.values())), 4)
+    return {"real": crops, "whole_photo": np.ascontiguousarray(whole.transpose(2, 0, 1)[None])}
+
+
+def write_samples(payload: dict, folder: Path) -> list[Path]:
+    """The held-out photos as PNGs, for the demo to stylize."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, photo in photos.load_split("test").items():
+        with atomic.atomic_path(folder / f"{name}.png") as tmp:
+            Image.fromarray(np.round(photo * 255).astype(np.uint8)).save(tmp, format="PNG")
+        written.append(folder / f"{name}.png")
+    return written
