@@ -100,7 +100,30 @@ def runtime_candidates(model_dir: Path, devices: list[str]) -> list[Candidate]:
         for precision in precisions:
             found.append(Candidate("visionrt", target.name, "cuda" if target.on_gpu else "cpu", precision, "host",
                                    _runtime_loader(model_dir, target.name, precision)))
+            if target.on_gpu and target.backend == "onnxruntime":
+                found.append(Candidate("visionrt", target.name, "cuda", precision, "device-resident",
+                                       _bound_loader(model_dir, target.name, precision)))
     return found
+
+
+def _bound_loader(model_dir: Path, backend: str, precision: str):
+    """ONNX Runtime with IO binding: the input copied to the device once, outputs left there; the timed call
+    is the session run alone (ORT synchronizes its stream before returning)."""
+
+    def load():
+        from visionrt import runtime
+
+        model = runtime.load(model_dir, backend=backend, precision=precision)
+        session, name = model.backend, model.inputs[0].name
+
+        def bind(batch: np.ndarray) -> Bound:
+            resident = session.to_device(batch)
+            return (lambda: session.run_bound({name: resident}, keep_on_device=True)), \
+                (lambda: merge_outputs(session.run_bound({name: resident})))
+
+        return bind
+
+    return load
 
 
 def _runtime_loader(model_dir: Path, backend: str, precision: str):

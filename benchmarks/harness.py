@@ -170,9 +170,11 @@ def _identity(candidate) -> dict:
 
 
 def add_speedups(rows: list[dict]) -> None:
-    """Speedup = p50 of eager PyTorch FP32 on the same device, input shape and timing mode / this row's p50."""
+    """Speedup = p50 of eager PyTorch FP32 on the same device, input shape and timing mode / this row's p50.
+    Device-resident runtime rows compare with eager's device-resident (CUDA-event) row."""
     def key(row):
-        return row["device"], row["batch"], row["width"], row["timing"]
+        timing = "cuda-events" if row["timing"] == "device-resident" else row["timing"]
+        return row["device"], row["batch"], row["width"], timing
 
     baseline = {key(r): r["p50_ms"] for r in rows if r["name"] == "pytorch-eager" and r["precision"] == "fp32"}
     for row in rows:

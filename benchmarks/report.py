@@ -44,7 +44,8 @@ def markdown(result: dict) -> str:
              f"Batches {config['batches']}, {config['warmup']} warm-up and {config['iters']} timed iterations per row. "
              "Speedup is eager PyTorch FP32's p50 on the same device, batch and timing mode divided by the row's p50. "
              "`host` timing: numpy in, numpy out, `perf_counter_ns` (copies and synchronization included); "
-             "`cuda-events`: device-resident tensors timed with CUDA events. "
+             "`cuda-events`: device-resident tensors timed with CUDA events; `device-resident`: ONNX Runtime with "
+             "IO binding, input already on the GPU and outputs left there, `perf_counter_ns` around the run. "
              "Max abs error is against eager PyTorch FP32 on the CPU, on real test images. "
              "Rows are timed one after another, so differences of a few percent between rows are within machine "
              "noise; the runtime's overhead over a bare session is measured separately, interleaved, below.", "",

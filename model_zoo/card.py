@@ -6,7 +6,12 @@ from pathlib import Path
 
 from visionrt import atomic, model_zoo
 
-PICTURES = (("before_after.png", "A held-out photo: noisy input, denoised, clean"),
+BEFORE_AFTER = {"denoiser": "A held-out photo: noisy input, denoised, clean",
+                "colorizer": "A held-out photo: lightness input, colorized, original",
+                "style": "A held-out photo: content, the network's stylization, per-image optimisation, style image",
+                "faceswap_to_a": "Unseen parameter draws: source face, swapped, ground-truth render",
+                "faceswap_to_b": "Unseen parameter draws: source face, swapped, ground-truth render"}
+PICTURES = (("before_after.png", "Before and after"),
             ("samples.png", "Samples from the prior, decoded"),
             ("interpolation.png", "Latent interpolation between test digits"),
             ("readings.png", "Test strings and what the reader read (green: right, red: wrong)"),
@@ -104,7 +109,8 @@ def write_card(name: str, baselines: dict | None = None) -> Path:
               f"{meta['torch_version']}, visionrt {meta['visionrt_version']}",
               "- artifact sizes: " + ", ".join(f"{k} {v['bytes'] / 1e6:.2f} MB" for k, v in report["files"].items()),
               "", "## Known limits", *[f"- {limit}" for limit in KNOWN_LIMITS.get(name, [])], ""]
-    lines += [f"![{caption}]({picture})\n" for picture, caption in PICTURES if (folder / picture).is_file()]
+    captions = {**dict(PICTURES), "before_after.png": BEFORE_AFTER.get(name, "Before and after")}
+    lines += [f"![{captions[picture]}]({picture})\n" for picture, _ in PICTURES if (folder / picture).is_file()]
     return atomic.write_text(folder / "MODEL_CARD.md", "\n".join(lines))
 
 
@@ -115,6 +121,13 @@ KNOWN_LIMITS = {
     "faceswap_to_b": ["Trained and measured on a procedural face renderer (two drawn identities): nothing here "
                       "says how it does on real faces; `visionrt train faceswap --data DIR` trains on real crops.",
                       "Inputs are resized to 64x64; faces should be aligned and centred as in the renderer."],
+    "style": ["The loss network is a fixed random conv net (no pretrained VGG can be downloaded here): colour, "
+              "texture and stroke statistics transfer, not object-aware stylization; a VGG-trained Johnson network "
+              "would look more painterly.",
+              "Trained on crops of six photos at their native scale: the stroke size is fixed in pixels, so very large "
+              "images look finer-grained; downscale first for bolder strokes.",
+              "The style image is procedural (model_zoo/styles/swirls.png, provenance in its .json): `visionrt train "
+              "style --style PATH` trains towards another."],
     "colorizer": ["Trained on six photos: colours are plausible guesses from those scenes (skin, sky, foliage tones), "
                   "not knowledge of objects; on the test photos it is more colourful than the truth (ratio 1.4).",
                   "Colour inputs are reduced to their lightness first; ab is predicted at 256 pixels on the long "

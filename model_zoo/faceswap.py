@@ -29,9 +29,15 @@ class Encoder(nn.Module):
                                    nn.Linear(bottleneck, 16 * self.channels))
         self.upscale = up(self.channels, 4 * width)  # (N, 4w, 8, 8)
 
+    def code(self, image: torch.Tensor) -> torch.Tensor:
+        """The bottleneck vector (N, bottleneck): what training aligns between the identities."""
+        return self.dense[1](self.dense[0](self.convs(image)))
+
+    def expand(self, code: torch.Tensor) -> torch.Tensor:
+        return self.upscale(self.dense[2](code).reshape(-1, self.channels, 4, 4))
+
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        code = self.dense(self.convs(image))
-        return self.upscale(code.reshape(-1, self.channels, 4, 4))
+        return self.expand(self.code(image))
 
 
 class Decoder(nn.Module):

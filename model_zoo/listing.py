@@ -28,7 +28,8 @@ HEADLINE_METRICS = {"accuracy": "test accuracy", "sequence_accuracy": "sequence 
                     "character_error_rate": "CER", "denoised_psnr_db": "PSNR dB",
                     "gain_over_noisy_db": "gain over noisy dB", "gain_over_best_filter_db": "gain over best filter dB",
                     "gain_over_gray_db": "gain over gray dB", "colorfulness_ratio": "colourfulness / truth",
-                    "neg_elbo_nats": "test -ELBO nats"}
+                    "neg_elbo_nats": "test -ELBO nats", "gap_closed": "Gram gap closed (judge net)",
+                    "luminance_ssim": "luminance SSIM"}
 NESTED_HEADLINES = {"a_to_b": "A to B", "b_to_a": "B to A"}  # face swap: per direction
 
 

@@ -2,7 +2,9 @@
 
 Default data is the procedural renderer (train/faces.py), with unpaired parameter draws for A and B as a
 real face-swap data set would be. Evaluation uses parameter draws never seen in training and compares
-swap(A -> B) with the exact ground truth, B rendered with A's parameters. ``data`` points to a folder with
+swap(A -> B) with the exact ground truth, B rendered with A's parameters. Optionally (``align``) the two
+identities' bottleneck codes are pulled towards one distribution (an MMD penalty), so that B's decoder has
+seen codes like A's: faceswap relies on the warp alone for that. ``data`` points to a folder with
 ``a/`` and ``b/`` sub-folders of aligned face crops to train on real faces instead (no swap ground truth
 exists there, so only reconstruction is measured).
 """
@@ -37,6 +39,7 @@ class FaceSwapTrainConfig(FromSpec):
     faces_per_identity: int = 6000  # rendered once; warps and flips make each step's inputs new
     eval_every: int = 500
     warp: float = 0.05  # random grid-warp strength, in units of the image half-width
+    align: float = 0.0  # weight of the MMD between A's and B's bottleneck codes (0: faceswap's plain loss)
     data: Path | None = None  # folder with a/ and b/ face crops; None: the procedural renderer
     runs_dir: Path = Path("runs")
     progress: bool = True
@@ -72,6 +75,18 @@ def random_warp(batch, strength: float, generator):
     warped = functional.grid_sample(batch, grid, padding_mode="border", align_corners=True)
     flip = torch.rand(n, generator=generator) < 0.5
     return torch.where(flip[:, None, None, None], warped.flip(-1), warped), flip
+
+
+def mmd(x, y):
+    """Squared maximum mean discrepancy between two batches of codes, RBF kernels at 0.5, 1 and 2 times the
+    median pairwise distance (measured, not learned: shrinking every code cannot make the two batches agree)."""
+    torch = require("torch", "train")
+    joined = torch.cat([x, y])
+    distances = torch.cdist(joined, joined) ** 2
+    scale = distances.detach().median().clamp_min(1e-6)
+    kernel = sum(torch.exp(-distances / (factor * scale)) for factor in (0.5, 1.0, 2.0))
+    n = len(x)
+    return kernel[:n, :n].mean() + kernel[n:, n:].mean() - 2 * kernel[:n, n:].mean()
 
 
 def swap_metrics(model, count: int, seed: int) -> dict:
@@ -111,12 +126,16 @@ def train_faceswap(config: FaceSwapTrainConfig) -> Path:
     history, best, running, started = [], None, [], time.perf_counter()
     for step in tqdm(range(1, config.steps + 1), desc="faceswap", unit="step", disable=not config.progress, mininterval=0.5):
         model.train()
-        loss = 0.0
+        loss, codes = 0.0, []
         for pool, to in ((faces_a, "a"), (faces_b, "b")):
             target = pool[torch.randint(len(pool), (config.batch_size,), generator=generator)]
             warped, flip = random_warp(target, config.warp, generator)
             target = torch.where(flip[:, None, None, None], target.flip(-1), target)
-            loss = loss + torch.nn.functional.mse_loss(model(warped, to), target)
+            codes.append(model.encoder.code(warped))
+            decoder = model.decoder_a if to == "a" else model.decoder_b
+            loss = loss + torch.nn.functional.mse_loss(decoder(model.encoder.expand(codes[-1])), target)
+        if config.align:
+            loss = loss + config.align * mmd(*codes)
         running.append(loop.optimizer_step(optimizer, loss, schedule))
         if step % config.eval_every == 0 or step == config.steps:
             model.eval()

@@ -17,13 +17,14 @@ from typing import ClassVar
 
 import numpy as np
 
-from visionrt import atomic, figures, model_zoo
+from visionrt import atomic, model_zoo
 from visionrt.errors import UserInputError
 from visionrt.extras import require
 from visionrt.hashing import sha256_file
 from visionrt.runtime.tasks.image_to_image import pad_to_multiple
 from visionrt.train import checkpoint, evaluate, loop, photos, style_image
 from visionrt.train.config import FromSpec
+from visionrt.train.denoiser import save_before_after
 
 DEFAULT_STYLE = Path(model_zoo.__file__).resolve().parent / "styles" / "swirls.png"
 BARS = {"gap_closed": 0.5, "luminance_ssim": 0.5}
@@ -38,7 +39,7 @@ class StyleTrainConfig(FromSpec):
     blocks: int = 5
     lr: float = 1e-3
     batch_size: int = 4
-    steps: int = 2000
+    steps: int = 4000
     patch: int = 128
     style_weight: float = 1.0
     content_weight: float = 1.0
@@ -185,7 +186,7 @@ def train_style(config: StyleTrainConfig) -> Path:
                                  loss_label="train style + content loss", metric_label="validation loss",
                                  metric_range=None)
     name = next(iter(test_photos))
-    save_panel([test_photos[name], stylized[name], optimized[name], style], run_dir / "before_after.png",
+    save_before_after([test_photos[name], stylized[name], optimized[name], style], run_dir / "before_after.png",
                ["content (held out)", "feed-forward network", "per-image optimisation", "style image"])
     checkpoint.save(run_dir / "best.pt", {
         "model": "style", "arch_kwargs": {"width": config.width, "blocks": config.blocks},
@@ -203,18 +204,6 @@ def train_style(config: StyleTrainConfig) -> Path:
 def preprocessing_record() -> dict:
     return {"color": "RGB", "scale": 1.0 / 255.0, "size": [None, None], "multiple": 4, "pad": "reflect",
             "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "output": "rgb01"}
-
-
-def save_panel(images: list, path: Path, titles: list[str]) -> Path:
-    plt = figures.pyplot()
-
-    figure, axes = plt.subplots(1, len(images), figsize=(3.6 * len(images), 3.2), dpi=110)
-    for ax, image, title in zip(axes, images, titles):
-        ax.imshow(np.clip(image, 0, 1))
-        ax.set_title(title, fontsize=10)
-        ax.axis("off")
-    figure.tight_layout()
-    return figures.save_figure(figure, path)
 
 
 def validation_inputs(payload: dict) -> dict[str, np.ndarray]:

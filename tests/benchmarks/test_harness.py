@@ -80,3 +80,17 @@ def test_dynamic_width_models_get_a_width_sweep_at_batch_1(tmp_path):
     assert [(r["sweep"], r["batch"]) for r in eager][:2] == [("batch", 1), ("batch", 2)]
     assert [(r["sweep"], r["batch"], r["width"]) for r in eager][2:] == [("width", 1, 32), ("width", 1, 96)]
     assert all(r["max_abs_error_vs_eager_fp32"] < 1e-3 for r in rows if r["precision"] == "fp32")
+
+
+def test_gpu_onnxruntime_targets_get_a_device_resident_io_binding_row(monkeypatch, shipped_dir):
+    from visionrt import runtime
+    from visionrt.benchmarks import candidates
+    from visionrt.runtime.backends.base import Target
+
+    fake = [Target("onnxruntime", "cuda", True, "pretend", 20), Target("onnxruntime", "cpu", True, "here", 90)]
+    monkeypatch.setattr(runtime, "available_backends", lambda: fake)
+    rows = candidates.runtime_candidates(shipped_dir, ["cpu", "cuda"])
+    labels = {(c.backend, c.precision, c.timing) for c in rows}
+    assert ("onnxruntime:cuda", "fp16", "device-resident") in labels
+    assert ("onnxruntime:cuda", "fp16", "host") in labels
+    assert not any(c.timing == "device-resident" for c in rows if c.device == "cpu")

@@ -1,0 +1,40 @@
+"""The shipped style network through the runtime: its bar on a held-out photo, and any image size."""
+
+import numpy as np
+import pytest
+
+from visionrt import model_zoo, runtime
+
+pytestmark = pytest.mark.skipif(not (model_zoo.model_dir("style") / "config.pbtxt").is_file(),
+                                reason="style is not in the zoo yet")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return runtime.load("style", backend="onnxruntime:cpu")
+
+
+def test_runtime_output_meets_the_bar_in_the_judge_network_on_a_held_out_photo(model):
+    pytest.importorskip("torch")
+    from visionrt.train import photos, style, style_loss
+
+    photo = photos.load_photo("chelsea")
+    pixels = np.round(photo * 255).astype(np.uint8)  # as a user's 8-bit file holds it
+    out = np.asarray(model.stylize(pixels), np.float32) / 255.0
+    figures = style_loss.judge(photo, out, style.load_style(None)[0])
+    recorded = model.info.raw["metrics"]["per_photo"]["chelsea"]
+    assert figures["gap_closed"] == pytest.approx(recorded["gap_closed"], abs=0.02)
+    assert figures["luminance_ssim"] == pytest.approx(recorded["luminance_ssim"], abs=0.02)
+
+
+def test_recorded_metrics_meet_both_bars(model):
+    metrics = model.info.raw["metrics"]
+    assert metrics["gap_closed"] >= 0.5 and metrics["luminance_ssim"] >= 0.5 and metrics["meets_bars"]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_sizes_that_are_not_multiples_of_4_come_back_at_their_size(precision):
+    model = runtime.load("style", backend="onnxruntime:cpu", precision=precision)
+    image = (np.random.default_rng(0).random((101, 203, 3)) * 255).astype(np.uint8)
+    out = model.stylize(image)
+    assert out.size == (203, 101) and out.mode == "RGB"
