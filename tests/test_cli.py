@@ -37,3 +37,15 @@ def test_user_errors_exit_2_with_a_message(tmp_path, capsys):
     assert "visionrt run: error: image file not found" in capsys.readouterr().err
     assert cli.main(["export", "digits", "--runs-dir", str(tmp_path)]) == 2
     assert "no checkpoint under" in capsys.readouterr().err
+
+
+def test_training_options_a_model_does_not_take_are_refused_by_flag(tmp_path, capsys):
+    assert cli.main(["train", "digits", "--steps", "5", "--runs-dir", str(tmp_path)]) == 2
+    assert "digits training does not support: --steps" in capsys.readouterr().err
+    assert cli.main(["train", "denoiser", "--style", "x.png", "--runs-dir", str(tmp_path)]) == 2
+    assert "denoiser training does not support: --style" in capsys.readouterr().err
+
+
+def test_train_with_data_names_a_missing_folder(tmp_path, capsys):
+    assert cli.main(["train", "style", "--data", str(tmp_path / "nowhere"), "--runs-dir", str(tmp_path)]) == 2
+    assert "nowhere: not a folder" in capsys.readouterr().err

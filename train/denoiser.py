@@ -62,6 +62,7 @@ def pad4(image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
 
 
 def denoise_photo(model, noisy: np.ndarray) -> np.ndarray:
+    """Run a torch image-to-image model on a whole (H, W, 3) photo as the runtime does: pad to 4, crop back."""
     torch = require("torch", "train")
     padded, (height, width) = pad4(noisy)
     with torch.no_grad():

@@ -24,6 +24,7 @@ from visionrt.hashing import sha256_file
 from visionrt.runtime.tasks.image_to_image import pad_to_multiple
 from visionrt.train import checkpoint, evaluate, loop, photos, style_image
 from visionrt.train.config import FromSpec
+from visionrt.train.denoiser import denoise_photo as stylize_photo  # the same pad-run-crop
 from visionrt.train.denoiser import save_before_after
 
 DEFAULT_STYLE = Path(model_zoo.__file__).resolve().parent / "styles" / "swirls.png"
@@ -42,7 +43,7 @@ class StyleTrainConfig(FromSpec):
     steps: int = 4000
     patch: int = 128
     style_weight: float = 1.0
-    content_weight: float = 1.0
+    content_weight: float = 1.5
     eval_every: int = 250
     optimization_steps: int = 300  # per-image optimisation of each test photo: the check and the reference
     style: Path | None = None  # None: the shipped procedural painting (model_zoo/styles/swirls.png)
@@ -86,16 +87,6 @@ class Objective:
         return self.style_weight * style + self.content_weight * content, style, content
 
 
-def stylize_photo(model, photo: np.ndarray) -> np.ndarray:
-    """Run the torch model on a whole (H, W, 3) photo the way the runtime does (pad to 4, crop back)."""
-    torch = require("torch", "train")
-    height, width = photo.shape[:2]
-    padded = pad_to_multiple(photo, 4)
-    with torch.no_grad():
-        out = model(torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1)))[None])[0].numpy()
-    return out.transpose(1, 2, 0)[:height, :width]
-
-
 def optimize_image(objective: Objective, content: np.ndarray, steps: int, lr: float = 0.05) -> np.ndarray:
     """Gatys-style per-image optimisation of the pixels (through a sigmoid, so they stay in [0, 1])."""
     torch = require("torch", "train")
@@ -108,6 +99,20 @@ def optimize_image(objective: Objective, content: np.ndarray, steps: int, lr: fl
         loss.backward()
         optimizer.step()
     return torch.sigmoid(logits).detach()[0].numpy().transpose(1, 2, 0)
+
+
+def textured_patches(train_photos: list[np.ndarray], count: int, size: int, rng: np.random.Generator,
+                     min_std: float = 0.03) -> np.ndarray:
+    """Random crops, redrawing nearly flat ones (std below ``min_std``: sky, the Hubble field's black). A flat
+    crop makes every feature map constant, instance norm then divides by a zero variance at each of its 13
+    layers, and the gradient overflowed float32 after 51 steps of the first zoo run."""
+    patches = photos.random_patches(train_photos, count, size, rng)
+    for _ in range(50):
+        flat = patches.std(axis=(1, 2, 3)) < min_std
+        if not flat.any():
+            break
+        patches[flat] = photos.random_patches(train_photos, int(flat.sum()), size, rng)
+    return patches
 
 
 def judged(pairs: dict[str, tuple[np.ndarray, np.ndarray]], style: np.ndarray) -> dict:
@@ -159,9 +164,11 @@ def train_style(config: StyleTrainConfig) -> Path:
     train_started = time.perf_counter()
     for step in bar:
         model.train()
-        contents = torch.from_numpy(photos.random_patches(train_photos, config.batch_size, config.patch, rng))
+        contents = torch.from_numpy(textured_patches(train_photos, config.batch_size, config.patch, rng))
         loss, _, _ = objective(model(contents), contents)
-        running.append(loop.optimizer_step(optimizer, loss, schedule))
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"style loss became {loss.item()} at step {step}; lower --lr")
+        running.append(loop.optimizer_step(optimizer, loss, schedule, clip=10.0))
         if step % config.eval_every == 0 or step == config.steps:
             model.eval()
             val = validation_objective(model, objective, val_photos)

@@ -87,7 +87,10 @@ def style_loss(features: list[torch.Tensor], targets: list[torch.Tensor]) -> tor
 
 
 def content_loss(features: list[torch.Tensor], content: list[torch.Tensor], layer: int) -> torch.Tensor:
-    return ((features[layer] - content[layer]) ** 2).mean() / (content[layer] ** 2).mean()
+    """Squared feature distance relative to the content's feature energy (floored, so that a black crop
+    cannot divide by zero)."""
+    energy = (content[layer] ** 2).mean().clamp_min(1e-2)
+    return ((features[layer] - content[layer]) ** 2).mean() / energy
 
 
 # --- the quality bar, measured in the judge's feature space (numpy in, floats out) -------------------------

@@ -93,3 +93,10 @@ def test_stylize_returns_images_of_the_input_size(tiny_style):
     outputs = model.stylize([odd, odd.convert("L"), np.zeros((9, 9, 3), np.float32)])
     assert [o.size for o in outputs] == [(61, 37), (61, 37), (9, 9)]
     assert all(o.mode == "RGB" for o in outputs)
+
+
+def test_training_crops_skip_flat_regions_that_would_zero_instance_norm_variance():
+    photo = np.zeros((64, 128, 3), np.float32)
+    photo[:, 64:] = np.random.default_rng(0).random((64, 64, 3))  # left half black, right half texture
+    patches = style.textured_patches([photo], 32, 16, np.random.default_rng(1))
+    assert patches.shape == (32, 3, 16, 16) and (patches.std(axis=(1, 2, 3)) >= 0.03).all()
