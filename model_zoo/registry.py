@@ -213,6 +213,6 @@ register(
         dynamic_ranges={2: (16, 256, 1024), 3: (16, 256, 1024)},
         bench_batches=(1, 4, 16),
         train_defaults={"width": 16, "blocks": 5, "lr": 1e-3, "batch_size": 4, "steps": 4000, "patch": 128,
-                        "style_weight": 1.0, "content_weight": 1.5},
+                        "style_weight": 1.0, "content_weight": 1.2},
     )
 )

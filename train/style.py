@@ -43,7 +43,7 @@ class StyleTrainConfig(FromSpec):
     steps: int = 4000
     patch: int = 128
     style_weight: float = 1.0
-    content_weight: float = 1.5
+    content_weight: float = 1.2
     eval_every: int = 250
     optimization_steps: int = 300  # per-image optimisation of each test photo: the check and the reference
     style: Path | None = None  # None: the shipped procedural painting (model_zoo/styles/swirls.png)

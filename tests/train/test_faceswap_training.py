@@ -45,3 +45,13 @@ def test_real_face_folders_are_loaded_and_checked(tmp_path):
     (tmp_path / "few").mkdir()
     with pytest.raises(UserInputError, match="needs at least 8 per identity"):
         faceswap.load_folder(tmp_path / "few")
+
+
+def test_code_alignment_penalty_is_zero_for_one_distribution_and_grows_with_a_shift():
+    torch = pytest.importorskip("torch")
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(64, 8, generator=generator)
+    same = faceswap.mmd(a[:32], a[32:])
+    shifted = faceswap.mmd(a[:32], a[32:] + 2.0)
+    assert abs(float(faceswap.mmd(a[:32], a[:32]))) < 1e-6
+    assert float(shifted) > 10 * abs(float(same))
