@@ -89,18 +89,22 @@ class ImageToImage(Model):
             out = run_tiled(self.run, padded, self.tile, self.margin)
         return out[:height, :width]
 
+    def _rgb_to_rgb(self, inputs):
+        """RGB image(s) in, the network's RGB output at each input's size out (PIL)."""
+        return self._map(inputs, lambda item: to_image(self._apply(to_rgb01(item))))
+
 
 class Denoiser(ImageToImage):
     def denoise(self, inputs):
         """Denoise one image (returns a PIL RGB image of the same size) or a list of them."""
-        return self._map(inputs, lambda item: to_image(self._apply(to_rgb01(item))))
+        return self._rgb_to_rgb(inputs)
 
 
 class Stylizer(ImageToImage):
     def stylize(self, inputs):
         """Stylize one image (a PIL RGB image of the same size comes back) or a list of them. Sides that are
         not multiples of 4 are reflect-padded and cropped back; the network sees [0, 1] pixels, never 0..255."""
-        return self._map(inputs, lambda item: to_image(self._apply(to_rgb01(item))))
+        return self._rgb_to_rgb(inputs)
 
 
 def resize_channels(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
