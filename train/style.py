@@ -105,7 +105,7 @@ def textured_patches(train_photos: list[np.ndarray], count: int, size: int, rng:
                      min_std: float = 0.03) -> np.ndarray:
     """Random crops, redrawing nearly flat ones (std below ``min_std``: sky, the Hubble field's black). A flat
     crop makes every feature map constant, instance norm then divides by a zero variance at each of its 13
-    layers, and the gradient overflowed float32 after 51 steps of the first zoo run."""
+    layers, and the gradient norm overflowed float32 (the first zoo run went NaN before step 500)."""
     patches = photos.random_patches(train_photos, count, size, rng)
     for _ in range(50):
         flat = patches.std(axis=(1, 2, 3)) < min_std
