@@ -24,12 +24,14 @@ demo: $(STAMP)
 	$(BIN)/visionrt run vae model_zoo/samples/vae_encoder/*.png -o demo-out
 	$(BIN)/visionrt run colorizer model_zoo/samples/colorizer/*.png -o demo-out
 	$(BIN)/visionrt run style model_zoo/samples/style/*.png -o demo-out
+	$(BIN)/visionrt run faceswap model_zoo/samples/faceswap_to_b/*.png --to b -o demo-out
 	$(BIN)/visionrt bench digits --out demo-out --iters 200
 	$(BIN)/visionrt bench digit_reader --out demo-out --iters 100
 	$(BIN)/visionrt bench denoiser --out demo-out --iters 20 --batches 1 4
 	$(BIN)/visionrt bench vae_decoder --out demo-out --iters 200
 	$(BIN)/visionrt bench colorizer --out demo-out --iters 20 --batches 1 4
 	$(BIN)/visionrt bench style --out demo-out --iters 20 --batches 1 4
+	$(BIN)/visionrt bench faceswap_to_b --out demo-out --iters 50 --batches 1 8
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -42,6 +44,7 @@ zoo: $(STAMP)
 	$(BIN)/visionrt zoo rebuild vae --seed 0
 	$(BIN)/visionrt zoo rebuild colorizer --seed 0
 	$(BIN)/visionrt zoo rebuild style --seed 0
+	$(BIN)/visionrt zoo rebuild faceswap --seed 0
 
 bench: $(STAMP)
 	$(BIN)/visionrt bench digits --out bench-out
@@ -51,6 +54,8 @@ bench: $(STAMP)
 	$(BIN)/visionrt bench vae_decoder --out bench-out
 	$(BIN)/visionrt bench colorizer --out bench-out
 	$(BIN)/visionrt bench style --out bench-out
+	$(BIN)/visionrt bench faceswap_to_a --out bench-out
+	$(BIN)/visionrt bench faceswap_to_b --out bench-out
 
 clean:
 	rm -rf $(VENV) runs bench-out demo-out build *.egg-info

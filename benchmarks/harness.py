@@ -235,4 +235,6 @@ def bars(rows: list[dict], overhead: dict | None) -> dict:
 
 
 def _config_dict(config: BenchConfig) -> dict:
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+    """The run's settings as swept: registry defaults resolved, so the report names the batches it timed."""
+    found = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+    return {**found, "batches": list(batches_for(config))}

@@ -2,8 +2,10 @@
 convolutions, a dense bottleneck, a pixel-shuffle upscale) and one decoder per identity.
 
 Training reconstructs each identity with its own decoder from a randomly warped input; a swap decodes
-identity A's encoding with B's decoder. Exported as two graphs, image -> swapped image, one per direction.
-64x64 RGB in [0, 1].
+identity A's encoding with B's decoder. Each decoder also draws its face's mask (faceswap's "learn mask"),
+and the swap blends the drawn face into the input by it, as faceswap's converter does: the decoder spends
+its capacity on the face, not on reproducing the input's background. Exported as two graphs, image ->
+swapped image, one per direction, blend included. 64x64 RGB in [0, 1].
 """
 
 import torch
@@ -44,10 +46,17 @@ class Decoder(nn.Module):
     def __init__(self, width: int = 16):
         super().__init__()
         self.body = nn.Sequential(up(4 * width, 4 * width), up(4 * width, 2 * width), up(2 * width, width),
-                                  nn.Conv2d(width, 3, 5, padding=2), nn.Sigmoid())
+                                  nn.Conv2d(width, 4, 5, padding=2), nn.Sigmoid())
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """(N, 4, 64, 64): the face in RGB and its mask, all in [0, 1]."""
         return self.body(features)
+
+
+def blend(image: torch.Tensor, drawn: torch.Tensor) -> torch.Tensor:
+    """The drawn face over the input where the decoder's mask says so, the input elsewhere."""
+    mask = drawn[:, 3:]
+    return mask * drawn[:, :3] + (1 - mask) * image
 
 
 class FaceSwap(nn.Module):
@@ -59,7 +68,7 @@ class FaceSwap(nn.Module):
         self.decoder_a, self.decoder_b = Decoder(width), Decoder(width)
 
     def forward(self, image: torch.Tensor, to: str) -> torch.Tensor:
-        return (self.decoder_a if to == "a" else self.decoder_b)(self.encoder(image))
+        return blend(image, (self.decoder_a if to == "a" else self.decoder_b)(self.encoder(image)))
 
 
 class SwapTo(nn.Module):
@@ -70,4 +79,4 @@ class SwapTo(nn.Module):
         self.encoder, self.decoder = Encoder(width, bottleneck), Decoder(width)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encoder(image))
+        return blend(image, self.decoder(self.encoder(image)))

@@ -96,8 +96,11 @@ def _face_layer(who: Identity, p: Params) -> Image.Image:
     return layer
 
 
-def render(who: Identity, p: Params) -> np.ndarray:
-    """One (64, 64, 3) float32 image in [0, 1]."""
+def render_with_mask(who: Identity, p: Params) -> tuple[np.ndarray, np.ndarray]:
+    """One (64, 64, 3) float32 image in [0, 1] and the face's coverage, (64, 64) in [0, 1].
+
+    The coverage is what a face-swap converter blends by (faceswap trains its mask on landmark hulls; here
+    the renderer knows it exactly)."""
     s = SIZE * SUPER
     face = _face_layer(who, p).rotate(p.angle, resample=Image.Resampling.BICUBIC, center=(s / 2, s / 2),
                                       translate=(p.dx * SUPER, p.dy * SUPER))
@@ -108,13 +111,38 @@ def render(who: Identity, p: Params) -> np.ndarray:
     background = np.array(p.background, np.float32) / 255.0
     image = lit * rgba[..., 3:] + background * (1 - rgba[..., 3:])
     small = Image.fromarray(np.round(image * 255).astype(np.uint8)).resize((SIZE, SIZE), Image.Resampling.LANCZOS)
-    return np.asarray(small, dtype=np.float32) / 255.0
+    coverage = Image.fromarray(rgba[..., 3]).resize((SIZE, SIZE), Image.Resampling.BOX)
+    return np.asarray(small, dtype=np.float32) / 255.0, np.clip(np.asarray(coverage, dtype=np.float32), 0, 1)
+
+
+def render(who: Identity, p: Params) -> np.ndarray:
+    """One (64, 64, 3) float32 image in [0, 1]."""
+    return render_with_mask(who, p)[0]
+
+
+@dataclass(frozen=True)
+class RenderedPairs:
+    """The same parameter draws rendered as both identities: images (N, 3, 64, 64), masks (N, 1, 64, 64)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    mask_a: np.ndarray
+    mask_b: np.ndarray
+    params: list[Params]
+
+
+def render_set(count: int, seed: int) -> RenderedPairs:
+    rng = np.random.default_rng(seed)
+    params = [random_params(rng) for _ in range(count)]
+    found = {}
+    for name in ("a", "b"):
+        images, masks = zip(*(render_with_mask(IDENTITIES[name], p) for p in params))
+        found[name] = np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2))
+        found[f"mask_{name}"] = np.ascontiguousarray(np.stack(masks)[:, None])
+    return RenderedPairs(params=params, **found)
 
 
 def render_pairs(count: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[Params]]:
     """``count`` parameter draws rendered as identity a and as identity b: (N, 3, 64, 64) each."""
-    rng = np.random.default_rng(seed)
-    params = [random_params(rng) for _ in range(count)]
-    a = np.stack([render(IDENTITIES["a"], p) for p in params]).transpose(0, 3, 1, 2)
-    b = np.stack([render(IDENTITIES["b"], p) for p in params]).transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(a), np.ascontiguousarray(b), params
+    rendered = render_set(count, seed)
+    return rendered.a, rendered.b, rendered.params

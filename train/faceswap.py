@@ -39,6 +39,7 @@ class FaceSwapTrainConfig(FromSpec):
     faces_per_identity: int = 6000  # rendered once; warps and flips make each step's inputs new
     eval_every: int = 500
     warp: float = 0.05  # random grid-warp strength, in units of the image half-width
+    background_weight: float = 0.1  # weight of colour errors outside the face mask (the blend takes those pixels from the input)
     align: float = 0.0  # weight of the MMD between A's and B's bottleneck codes (0: faceswap's plain loss)
     data: Path | None = None  # folder with a/ and b/ face crops; None: the procedural renderer
     runs_dir: Path = Path("runs")
@@ -55,12 +56,15 @@ def load_folder(folder: Path) -> np.ndarray:
                                 np.float32).transpose(2, 0, 1) / 255.0 for f in files])
 
 
-def training_faces(config: FaceSwapTrainConfig) -> tuple[np.ndarray, np.ndarray]:
+def training_faces(config: FaceSwapTrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Faces of A and B with their masks, (N, 3, 64, 64) and (N, 1, 64, 64). Folders of crops carry no masks:
+    the mask target is then the whole crop, and the swap replaces the whole crop."""
     if config.data is not None:
-        return load_folder(Path(config.data) / "a"), load_folder(Path(config.data) / "b")
-    a, _, _ = faces.render_pairs(config.faces_per_identity, config.seed)
-    _, b, _ = faces.render_pairs(config.faces_per_identity, config.seed + 1)  # unpaired with A's draws
-    return a, b
+        a, b = load_folder(Path(config.data) / "a"), load_folder(Path(config.data) / "b")
+        return a, b, np.ones_like(a[:, :1]), np.ones_like(b[:, :1])
+    first = faces.render_set(config.faces_per_identity, config.seed)
+    second = faces.render_set(config.faces_per_identity, config.seed + 1)  # unpaired with A's draws
+    return first.a, second.b, first.mask_a, second.mask_b
 
 
 def random_warp(batch, strength: float, generator):
@@ -77,6 +81,13 @@ def random_warp(batch, strength: float, generator):
     return torch.where(flip[:, None, None, None], warped.flip(-1), warped), flip
 
 
+def drawing_loss(drawn, target, background_weight: float):
+    """Colour MSE, weighted down outside the true mask (faceswap's penalised mask loss), plus mask MSE."""
+    mask = target[:, 3:]
+    weight = mask + background_weight * (1 - mask)
+    return (weight * (drawn[:, :3] - target[:, :3]) ** 2).mean() + ((drawn[:, 3:] - mask) ** 2).mean()
+
+
 def mmd(x, y):
     """Squared maximum mean discrepancy between two batches of codes, RBF kernels at 0.5, 1 and 2 times the
     median pairwise distance (measured, not learned: shrinking every code cannot make the two batches agree)."""
@@ -89,23 +100,35 @@ def mmd(x, y):
     return kernel[:n, :n].mean() + kernel[n:, n:].mean() - 2 * kernel[:n, n:].mean()
 
 
+def masked_psnr(target: np.ndarray, output: np.ndarray, mask: np.ndarray) -> float:
+    """PSNR over the pixels where ``mask`` (1, H, W) is on, weighted by it."""
+    error = float((mask * (target - output) ** 2).sum() / (3 * mask.sum()))
+    return float(10 * np.log10(1.0 / max(error, 1e-10)))
+
+
 def swap_metrics(model, count: int, seed: int) -> dict:
     """On parameter draws never seen: swap PSNR against the true render, against copying the input, and
-    whether the output is closer to the target identity's render than to the source photo."""
+    whether the output is closer to the target identity's render than to the source photo. Because the swap
+    keeps the input outside the drawn face, the figures are also given over the faces alone (both
+    identities' masks joined), where copying has nothing to gain from the shared background."""
     torch = require("torch", "train")
-    a, b, _ = faces.render_pairs(count, seed)
+    rendered = faces.render_set(count, seed)
+    faces_mask = np.maximum(rendered.mask_a, rendered.mask_b)
     found = {}
     with torch.no_grad():
-        for source, target, to, name in ((a, b, "b", "a_to_b"), (b, a, "a", "b_to_a")):
+        for source, target, to, name in ((rendered.a, rendered.b, "b", "a_to_b"), (rendered.b, rendered.a, "a", "b_to_a")):
             out = model(torch.from_numpy(source), to).numpy()
             swap = [psnr(t, o) for t, o in zip(target, out)]
             copy_ = [psnr(t, s) for t, s in zip(target, source)]
             to_source = [psnr(s, o) for s, o in zip(source, out)]
+            face_swap = [masked_psnr(t, o, m) for t, o, m in zip(target, out, faces_mask)]
+            face_copy = [masked_psnr(t, s, m) for t, s, m in zip(target, source, faces_mask)]
             found[name] = {"swap_psnr_db": float(np.mean(swap)), "copy_psnr_db": float(np.mean(copy_)),
                            "gain_over_copy_db": float(np.mean(swap) - np.mean(copy_)),
+                           "face_swap_psnr_db": float(np.mean(face_swap)), "face_copy_psnr_db": float(np.mean(face_copy)),
                            "output_psnr_to_source_db": float(np.mean(to_source)),
                            "closer_to_target_share": float(np.mean(np.array(swap) > np.array(to_source)))}
-        recon = [psnr(x, y) for x, y in zip(a, model(torch.from_numpy(a), "a").numpy())]
+        recon = [psnr(x, y) for x, y in zip(rendered.a, model(torch.from_numpy(rendered.a), "a").numpy())]
     found["reconstruction_a_psnr_db"] = float(np.mean(recon))
     return found
 
@@ -117,7 +140,7 @@ def train_faceswap(config: FaceSwapTrainConfig) -> Path:
 
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    faces_a, faces_b = (torch.from_numpy(x) for x in training_faces(config))
+    faces_a, faces_b, masks_a, masks_b = (torch.from_numpy(x) for x in training_faces(config))
     model = FaceSwap(config.width, config.bottleneck)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps)
@@ -127,13 +150,13 @@ def train_faceswap(config: FaceSwapTrainConfig) -> Path:
     for step in tqdm(range(1, config.steps + 1), desc="faceswap", unit="step", disable=not config.progress, mininterval=0.5):
         model.train()
         loss, codes = 0.0, []
-        for pool, to in ((faces_a, "a"), (faces_b, "b")):
-            target = pool[torch.randint(len(pool), (config.batch_size,), generator=generator)]
-            warped, flip = random_warp(target, config.warp, generator)
+        for pool, masks, decoder in ((faces_a, masks_a, model.decoder_a), (faces_b, masks_b, model.decoder_b)):
+            chosen = torch.randint(len(pool), (config.batch_size,), generator=generator)
+            warped, flip = random_warp(pool[chosen], config.warp, generator)
+            target = torch.cat([pool[chosen], masks[chosen]], 1)
             target = torch.where(flip[:, None, None, None], target.flip(-1), target)
             codes.append(model.encoder.code(warped))
-            decoder = model.decoder_a if to == "a" else model.decoder_b
-            loss = loss + torch.nn.functional.mse_loss(decoder(model.encoder.expand(codes[-1])), target)
+            loss = loss + drawing_loss(decoder(model.encoder.expand(codes[-1])), target, config.background_weight)
         if config.align:
             loss = loss + config.align * mmd(*codes)
         running.append(loop.optimizer_step(optimizer, loss, schedule))
@@ -151,7 +174,7 @@ def train_faceswap(config: FaceSwapTrainConfig) -> Path:
     print(json.dumps(metrics, indent=1))
     atomic.write_text(run_dir / "training.json", json.dumps({"test": metrics, "history": history}, indent=1))
     evaluate.save_loss_curve_png(history, run_dir / "loss_curve.png", "faceswap training (x: step)",
-                                 loss_label="train MSE (a + b)", metric_label="validation swap PSNR (dB)", metric_range=None)
+                                 loss_label=f"train loss (a + b: colour MSE, background x{config.background_weight:g}, + mask MSE)", metric_label="validation swap PSNR (dB)", metric_range=None)
     save_examples(model, config.seed + 999, run_dir / "before_after.png")
     seconds = round(time.perf_counter() - started, 1)
     for to in ("a", "b"):
@@ -166,7 +189,7 @@ def train_faceswap(config: FaceSwapTrainConfig) -> Path:
             "data": {"source": str(config.data) if config.data else "procedural face renderer (train/faces.py)",
                      "seed": config.seed, "faces_per_identity": config.faces_per_identity},
             "train_config": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
-                             "best_step": best[1], "train_seconds": seconds},
+                             "optimizer": "adam", "best_step": best[1], "train_seconds": seconds},
         })
     return run_dir
 

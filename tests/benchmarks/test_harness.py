@@ -94,3 +94,17 @@ def test_gpu_onnxruntime_targets_get_a_device_resident_io_binding_row(monkeypatc
     assert ("onnxruntime:cuda", "fp16", "device-resident") in labels
     assert ("onnxruntime:cuda", "fp16", "host") in labels
     assert not any(c.timing == "device-resident" for c in rows if c.device == "cpu")
+
+
+def test_the_report_names_the_registry_batches_it_swept_when_none_were_given(tmp_path):
+    pytest.importorskip("torch")
+    from visionrt import model_zoo
+
+    if not (model_zoo.model_dir("vae_decoder") / "config.pbtxt").is_file():
+        pytest.skip("vae_decoder is not in the zoo yet")
+    result = harness.run(harness.BenchConfig(model="vae_decoder", warmup=1, iters=3, device="cpu", out=tmp_path,
+                                             progress=False))
+    swept = list(model_zoo.get("vae_decoder").bench_batches)
+    assert result["config"]["batches"] == swept
+    assert sorted({r["batch"] for r in result["rows"]}) == sorted(swept)
+    assert f"Batches {swept}" in (tmp_path / "bench_vae_decoder.md").read_text()

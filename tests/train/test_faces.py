@@ -27,3 +27,18 @@ def test_background_and_lighting_follow_the_parameters():
     image = faces.render(faces.IDENTITIES["b"], p)
     corner = image[0, 0] * 255
     assert np.abs(corner - np.array(p.background)).max() <= 2
+
+
+def test_masks_cover_the_face_and_not_the_background():
+    rendered = faces.render_set(8, seed=4)
+    assert rendered.mask_a.shape == rendered.mask_b.shape == (8, 1, 64, 64)
+    assert 0.0 <= rendered.mask_a.min() and rendered.mask_b.max() <= 1.0
+    assert rendered.mask_a[:, :, 0, 0].max() == 0.0  # corners are background
+    # where the mask is off, the pixels are the background colour of that draw (but for Lanczos ringing at the edge)
+    for image, mask, p in zip(rendered.a, rendered.mask_a, rendered.params):
+        outside = image[:, mask[0] == 0.0] * 255
+        assert np.mean(np.abs(outside - np.array(p.background)[:, None]).max(0) <= 3) > 0.95
+    # B's face is longer than A's: its mask covers more of the frame in the same pose
+    assert rendered.mask_b.mean() > rendered.mask_a.mean() + 0.03
+    again = faces.render_set(8, seed=4)
+    assert np.array_equal(rendered.a, faces.render_pairs(8, seed=4)[0]) and np.array_equal(rendered.mask_b, again.mask_b)

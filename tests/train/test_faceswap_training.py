@@ -40,8 +40,9 @@ def test_real_face_folders_are_loaded_and_checked(tmp_path):
         (tmp_path / identity).mkdir()
         for i in range(8):
             Image.new("RGB", (90, 90), (i * 20, 100, 50)).save(tmp_path / identity / f"{i}.png")
-    a, b = faceswap.training_faces(faceswap.FaceSwapTrainConfig.from_spec(data=tmp_path))
+    a, b, mask_a, mask_b = faceswap.training_faces(faceswap.FaceSwapTrainConfig.from_spec(data=tmp_path))
     assert a.shape == b.shape == (8, 3, 64, 64)
+    assert mask_a.shape == (8, 1, 64, 64) and mask_a.min() == 1.0  # no masks: the swap replaces the whole crop
     (tmp_path / "few").mkdir()
     with pytest.raises(UserInputError, match="needs at least 8 per identity"):
         faceswap.load_folder(tmp_path / "few")
@@ -55,3 +56,15 @@ def test_code_alignment_penalty_is_zero_for_one_distribution_and_grows_with_a_sh
     shifted = faceswap.mmd(a[:32], a[32:] + 2.0)
     assert abs(float(faceswap.mmd(a[:32], a[:32]))) < 1e-6
     assert float(shifted) > 10 * abs(float(same))
+
+
+def test_drawing_loss_weighs_colour_errors_outside_the_mask_by_the_background_weight():
+    target = torch.zeros(1, 4, 4, 4)
+    target[:, 3, :, :2] = 1.0  # the face covers the left half
+    drawn = target.clone()
+    assert float(faceswap.drawing_loss(drawn, target, 0.1)) == 0.0
+    drawn[:, :3, :, 2:] = 1.0  # colour wrong in the background only
+    assert float(faceswap.drawing_loss(drawn, target, 0.1)) == pytest.approx(0.1 * 0.5)
+    assert float(faceswap.drawing_loss(drawn, target, 1.0)) == pytest.approx(0.5)
+    drawn[:, 3] = 1.0  # and the mask wrong on that half
+    assert float(faceswap.drawing_loss(drawn, target, 1.0)) == pytest.approx(1.0)
