@@ -67,6 +67,16 @@ def training_faces(config: FaceSwapTrainConfig) -> tuple[np.ndarray, np.ndarray,
     return first.a, second.b, first.mask_a, second.mask_b
 
 
+def hold_out(crops: np.ndarray, masks: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training crops, their masks, and a tenth of the crops (at least one, fixed shuffle) never trained on.
+
+    Real crops have no swap ground truth, so with ``data`` the step is chosen, and the result reported, by how
+    well each decoder redraws unseen faces of its own identity."""
+    order = np.random.default_rng(seed).permutation(len(crops))
+    held = max(1, len(crops) // 10)
+    return crops[order[held:]], masks[order[held:]], crops[order[:held]]
+
+
 def random_warp(batch, strength: float, generator):
     """faceswap's augmentation: a smooth random grid warp of the input (the target stays unwarped)."""
     torch = require("torch", "train")
@@ -133,6 +143,26 @@ def swap_metrics(model, count: int, seed: int) -> dict:
     return found
 
 
+def reconstruction_metrics(model, held_a: np.ndarray, held_b: np.ndarray) -> dict:
+    """Each identity redrawn by its own decoder, on crops training never saw (real-face folders)."""
+    torch = require("torch", "train")
+    found = {"held_out_crops": [len(held_a), len(held_b)]}
+    with torch.no_grad():
+        for crops, to in ((held_a, "a"), (held_b, "b")):
+            redrawn = model(torch.from_numpy(crops), to).numpy()
+            found[f"reconstruction_{to}_psnr_db"] = float(np.mean([psnr(x, y) for x, y in zip(crops, redrawn)]))
+    return found
+
+
+def validation_score(model, config: FaceSwapTrainConfig, held) -> float:
+    """Renderer: mean swap PSNR of both directions on validation draws; folders: mean held-out redraw PSNR."""
+    if held is None:
+        score = swap_metrics(model, 64, config.seed + 500)
+        return (score["a_to_b"]["swap_psnr_db"] + score["b_to_a"]["swap_psnr_db"]) / 2
+    score = reconstruction_metrics(model, *held)
+    return (score["reconstruction_a_psnr_db"] + score["reconstruction_b_psnr_db"]) / 2
+
+
 def train_faceswap(config: FaceSwapTrainConfig) -> Path:
     torch = require("torch", "train")
     tqdm = require("tqdm", "train").tqdm
@@ -140,7 +170,13 @@ def train_faceswap(config: FaceSwapTrainConfig) -> Path:
 
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    faces_a, faces_b, masks_a, masks_b = (torch.from_numpy(x) for x in training_faces(config))
+    faces_a, faces_b, masks_a, masks_b = training_faces(config)
+    held = None
+    if config.data is not None:
+        faces_a, masks_a, held_a = hold_out(faces_a, masks_a, config.seed)
+        faces_b, masks_b, held_b = hold_out(faces_b, masks_b, config.seed)
+        held = (held_a, held_b)
+    faces_a, faces_b, masks_a, masks_b = (torch.from_numpy(x) for x in (faces_a, faces_b, masks_a, masks_b))
     model = FaceSwap(config.width, config.bottleneck)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps)
@@ -162,20 +198,20 @@ def train_faceswap(config: FaceSwapTrainConfig) -> Path:
         running.append(loop.optimizer_step(optimizer, loss, schedule))
         if step % config.eval_every == 0 or step == config.steps:
             model.eval()
-            score = swap_metrics(model, 64, config.seed + 500)  # validation draws
-            key = (score["a_to_b"]["swap_psnr_db"] + score["b_to_a"]["swap_psnr_db"]) / 2
+            key = validation_score(model, config, held)
             history.append({"epoch": step, "train_loss": float(np.mean(running)), "val_loss": None, "val_acc": key})
             running = []
             if best is None or key > best[0]:
                 best = (key, step, copy.deepcopy(model.state_dict()))
     model.load_state_dict(best[2])
     model.eval()
-    metrics = swap_metrics(model, 200, config.seed + 999) if config.data is None else {}
+    metrics = swap_metrics(model, 200, config.seed + 999) if held is None else reconstruction_metrics(model, *held)
     print(json.dumps(metrics, indent=1))
     atomic.write_text(run_dir / "training.json", json.dumps({"test": metrics, "history": history}, indent=1))
     evaluate.save_loss_curve_png(history, run_dir / "loss_curve.png", "faceswap training (x: step)",
-                                 loss_label=f"train loss (a + b: colour MSE, background x{config.background_weight:g}, + mask MSE)", metric_label="validation swap PSNR (dB)", metric_range=None)
-    save_examples(model, config.seed + 999, run_dir / "before_after.png")
+                                 loss_label=f"train loss (a + b: colour MSE, background x{config.background_weight:g}, + mask MSE)", metric_label="validation swap PSNR (dB)" if held is None else "held-out redraw PSNR (dB)",
+                                 metric_range=None)
+    save_examples(model, config.seed + 999, run_dir / "before_after.png", None if held is None else held[0])
     seconds = round(time.perf_counter() - started, 1)
     for to in ("a", "b"):
         state = {f"encoder.{k}": v for k, v in model.encoder.state_dict().items()}
@@ -194,11 +230,15 @@ def train_faceswap(config: FaceSwapTrainConfig) -> Path:
     return run_dir
 
 
-def save_examples(model, seed: int, path: Path) -> Path:
+def save_examples(model, seed: int, path: Path, held_a: np.ndarray | None = None) -> Path:
+    """Unseen renders swapped to B beside their ground truth; with real crops, held-out A crops and their swaps."""
     torch = require("torch", "train")
-    a, b, _ = faces.render_pairs(6, seed)
+    a, b, _ = faces.render_pairs(6, seed) if held_a is None else (held_a[:6], None, None)
     with torch.no_grad():
         swapped = model(torch.from_numpy(a), "b").numpy()
+    if b is None:
+        rows = [np.concatenate(list(x.transpose(0, 2, 3, 1)), axis=1) for x in (a, swapped)]
+        return save_before_after(rows, path, ["identity A (held-out crops)", "swapped to B"])
     rows = [np.concatenate(list(x.transpose(0, 2, 3, 1)), axis=1) for x in (a, swapped, b)]
     return save_before_after(rows, path, ["identity A (unseen parameters)", "swapped to B", "ground truth: B with A's parameters"])
 

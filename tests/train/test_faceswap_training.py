@@ -68,3 +68,29 @@ def test_drawing_loss_weighs_colour_errors_outside_the_mask_by_the_background_we
     assert float(faceswap.drawing_loss(drawn, target, 1.0)) == pytest.approx(0.5)
     drawn[:, 3] = 1.0  # and the mask wrong on that half
     assert float(faceswap.drawing_loss(drawn, target, 1.0)) == pytest.approx(1.0)
+
+
+def test_a_tenth_of_each_folder_is_held_out_and_never_trained_on():
+    crops = np.arange(20, dtype=np.float32).reshape(20, 1, 1, 1) * np.ones((1, 3, 2, 2), np.float32)
+    train, masks, held = faceswap.hold_out(crops, np.ones_like(crops[:, :1]), seed=0)
+    assert len(train) == len(masks) == 18 and len(held) == 2
+    assert not set(held[:, 0, 0, 0]) & set(train[:, 0, 0, 0])
+    assert np.array_equal(held, faceswap.hold_out(crops, np.ones_like(crops[:, :1]), seed=0)[2])
+    assert len(faceswap.hold_out(crops[:8], np.ones_like(crops[:8, :1]), seed=0)[2]) == 1
+
+
+def test_training_on_face_folders_reports_held_out_redraws_not_renders(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for identity in ("a", "b"):
+        (tmp_path / "faces" / identity).mkdir(parents=True)
+        for i in range(10):
+            pixels = (rng.random((70, 70, 3)) * 255).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "faces" / identity / f"{i}.png")
+    config = faceswap.FaceSwapTrainConfig.from_spec(data=tmp_path / "faces", steps=2, eval_every=1, width=4,
+                                                    bottleneck=8, batch_size=2, runs_dir=tmp_path, progress=False)
+    run = faceswap.train_faceswap(config)
+    metrics = torch.load(run / "faceswap_to_b.pt", weights_only=False)["metrics"]
+    assert metrics["held_out_crops"] == [1, 1] and "a_to_b" not in metrics
+    assert metrics["reconstruction_a_psnr_db"] > 0 and (run / "before_after.png").is_file()
