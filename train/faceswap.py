@@ -138,20 +138,22 @@ def swap_metrics(model, count: int, seed: int) -> dict:
                            "face_swap_psnr_db": float(np.mean(face_swap)), "face_copy_psnr_db": float(np.mean(face_copy)),
                            "output_psnr_to_source_db": float(np.mean(to_source)),
                            "closer_to_target_share": float(np.mean(np.array(swap) > np.array(to_source)))}
-        recon = [psnr(x, y) for x, y in zip(rendered.a, model(torch.from_numpy(rendered.a), "a").numpy())]
-    found["reconstruction_a_psnr_db"] = float(np.mean(recon))
+    found["reconstruction_a_psnr_db"] = redraw_psnr(model, rendered.a, "a")
     return found
+
+
+def redraw_psnr(model, crops: np.ndarray, to: str) -> float:
+    """Mean PSNR of faces of one identity redrawn (and blended) by that identity's own decoder."""
+    torch = require("torch", "train")
+    with torch.no_grad():
+        redrawn = model(torch.from_numpy(crops), to).numpy()
+    return float(np.mean([psnr(x, y) for x, y in zip(crops, redrawn)]))
 
 
 def reconstruction_metrics(model, held_a: np.ndarray, held_b: np.ndarray) -> dict:
     """Each identity redrawn by its own decoder, on crops training never saw (real-face folders)."""
-    torch = require("torch", "train")
-    found = {"held_out_crops": [len(held_a), len(held_b)]}
-    with torch.no_grad():
-        for crops, to in ((held_a, "a"), (held_b, "b")):
-            redrawn = model(torch.from_numpy(crops), to).numpy()
-            found[f"reconstruction_{to}_psnr_db"] = float(np.mean([psnr(x, y) for x, y in zip(crops, redrawn)]))
-    return found
+    return {"held_out_crops": [len(held_a), len(held_b)], "reconstruction_a_psnr_db": redraw_psnr(model, held_a, "a"),
+            "reconstruction_b_psnr_db": redraw_psnr(model, held_b, "b")}
 
 
 def validation_score(model, config: FaceSwapTrainConfig, held) -> float:
@@ -209,7 +211,8 @@ def train_faceswap(config: FaceSwapTrainConfig) -> Path:
     print(json.dumps(metrics, indent=1))
     atomic.write_text(run_dir / "training.json", json.dumps({"test": metrics, "history": history}, indent=1))
     evaluate.save_loss_curve_png(history, run_dir / "loss_curve.png", "faceswap training (x: step)",
-                                 loss_label=f"train loss (a + b: colour MSE, background x{config.background_weight:g}, + mask MSE)", metric_label="validation swap PSNR (dB)" if held is None else "held-out redraw PSNR (dB)",
+                                 loss_label=f"train loss (a + b: colour MSE, background x{config.background_weight:g}, + mask MSE)",
+                                 metric_label="validation swap PSNR (dB)" if held is None else "held-out redraw PSNR (dB)",
                                  metric_range=None)
     save_examples(model, config.seed + 999, run_dir / "before_after.png", None if held is None else held[0])
     seconds = round(time.perf_counter() - started, 1)
@@ -233,14 +236,15 @@ def train_faceswap(config: FaceSwapTrainConfig) -> Path:
 def save_examples(model, seed: int, path: Path, held_a: np.ndarray | None = None) -> Path:
     """Unseen renders swapped to B beside their ground truth; with real crops, held-out A crops and their swaps."""
     torch = require("torch", "train")
-    a, b, _ = faces.render_pairs(6, seed) if held_a is None else (held_a[:6], None, None)
+    if held_a is None:
+        a, b, _ = faces.render_pairs(6, seed)
+        shown, captions = [b], ["identity A (unseen parameters)", "swapped to B", "ground truth: B with A's parameters"]
+    else:
+        a, shown, captions = held_a[:6], [], ["identity A (held-out crops)", "swapped to B"]
     with torch.no_grad():
         swapped = model(torch.from_numpy(a), "b").numpy()
-    if b is None:
-        rows = [np.concatenate(list(x.transpose(0, 2, 3, 1)), axis=1) for x in (a, swapped)]
-        return save_before_after(rows, path, ["identity A (held-out crops)", "swapped to B"])
-    rows = [np.concatenate(list(x.transpose(0, 2, 3, 1)), axis=1) for x in (a, swapped, b)]
-    return save_before_after(rows, path, ["identity A (unseen parameters)", "swapped to B", "ground truth: B with A's parameters"])
+    rows = [np.concatenate(list(x.transpose(0, 2, 3, 1)), axis=1) for x in (a, swapped, *shown)]
+    return save_before_after(rows, path, captions)
 
 
 def validation_inputs(payload: dict) -> np.ndarray:
