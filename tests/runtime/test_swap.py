@@ -5,13 +5,10 @@ import pytest
 
 from visionrt import model_zoo, runtime
 from visionrt.train import faces
+from visionrt.train.denoiser import psnr as _psnr
 
 pytestmark = pytest.mark.skipif(not all((model_zoo.model_dir(f"faceswap_to_{d}") / "config.pbtxt").is_file()
                                         for d in ("a", "b")), reason="faceswap is not in the zoo yet")
-
-
-def _psnr(x: np.ndarray, y: np.ndarray) -> float:
-    return float(10 * np.log10(1.0 / np.mean((x - y) ** 2)))
 
 
 @pytest.fixture(scope="module")
