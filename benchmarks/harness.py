@@ -14,6 +14,7 @@ from visionrt import model_zoo
 from visionrt.benchmarks import candidates as cands
 from visionrt.benchmarks import environment, report, timing
 from visionrt.errors import UserInputError
+from visionrt.export import validate
 from visionrt.extras import require
 
 # The bars the digits issue sets (benchmark figures, never timed tests).
@@ -28,20 +29,25 @@ class BenchConfig:
     batches: tuple[int, ...] | None = None  # None: the model's registry default (1, 8, 64 for digits)
     warmup: int = 50
     iters: int = 500
-    device: str = "auto"  # "cpu", "cuda", or "auto" (CPU always, CUDA too where torch sees a GPU)
+    device: str = "auto"  # "cpu", "cuda" (CUDA rows only), or "auto" (CPU, and CUDA too where torch sees a GPU)
     out: Path = Path("bench-out")
     compile: bool = False  # also time torch.compile (slow to warm up)
     widths: tuple[int, ...] | None = None  # width sweep at batch 1 (dynamic-width models); None: the spec's
+    sizes: tuple[int, ...] = ()  # square-size sweep at batch 1 (fully convolutional image models), e.g. (256, 512)
     progress: bool = True
     repository: Path = field(default_factory=model_zoo.repository_path)
 
 
 def devices_for(config: BenchConfig, torch) -> list[str]:
+    """Where rows run. ``cuda`` leaves the CPU rows out: on a GPU machine they cost most of the time and
+    measure a host that is not the one users deploy on (the CPU reports are taken on their own)."""
     has_cuda = torch.cuda.is_available()
     if config.device == "cuda" and not has_cuda:
         raise UserInputError("--device cuda was requested but torch sees no CUDA GPU here")
     if config.device not in ("auto", "cpu", "cuda"):
         raise UserInputError(f"--device must be auto, cpu or cuda, got '{config.device}'")
+    if config.device == "cuda":
+        return ["cuda"]
     return ["cpu"] + (["cuda"] if has_cuda and config.device != "cpu" else [])
 
 
@@ -55,11 +61,16 @@ def inputs_for(config: BenchConfig) -> tuple[Path, np.ndarray]:
     return weights, next(iter(real.values())) if isinstance(real, dict) else real
 
 
-def batch_of(real: np.ndarray, size: int, width: int | None = None) -> np.ndarray:
-    """``size`` real inputs (repeated if needed); with ``width``, cropped or padded on the right to it."""
+def batch_of(real: np.ndarray, size: int, width: int | None = None, side: int | None = None) -> np.ndarray:
+    """``size`` real inputs (repeated if needed); with ``width``, cropped or padded on the right to it;
+    with ``side``, resized to side x side (nearest neighbour: the real pictures, just larger)."""
     reps = -(-size // len(real))
     batch = np.concatenate([real] * reps)[:size]
-    if width is not None:
+    if side is not None:
+        rows = np.arange(side) * batch.shape[-2] // side
+        columns = np.arange(side) * batch.shape[-1] // side
+        batch = batch[..., rows, :][..., columns]
+    elif width is not None:
         have = batch.shape[-1]
         if have >= width:
             batch = batch[..., :width]
@@ -68,10 +79,35 @@ def batch_of(real: np.ndarray, size: int, width: int | None = None) -> np.ndarra
     return np.ascontiguousarray(batch)
 
 
-def shapes_for(config: BenchConfig) -> list[tuple[int, int | None]]:
-    """(batch, width) pairs: the batch sweep at the data's own width, then the spec's width sweep at batch 1."""
+def shapes_for(config: BenchConfig) -> list[tuple[int, int | None, int | None]]:
+    """(batch, width, side) triples: the batch sweep at the data's own size, then the width sweep and the
+    square-size sweep at batch 1."""
     widths = model_zoo.get(config.model).bench_widths if config.widths is None else config.widths
-    return [(batch, None) for batch in batches_for(config)] + [(1, width) for width in widths]
+    return ([(batch, None, None) for batch in batches_for(config)] + [(1, width, None) for width in widths]
+            + [(1, None, side) for side in config.sizes])
+
+
+def sweep_of(shape: tuple[int, int | None, int | None]) -> str:
+    return "size" if shape[2] else "width" if shape[1] else "batch"
+
+
+def check_sizes(config: BenchConfig) -> None:
+    """A square-size sweep needs free height and width axes, and sizes inside the range the model exports."""
+    if not config.sizes:
+        return
+    spec = model_zoo.get(config.model)
+    if {2, 3} - set(spec.dynamic_axes):
+        raise UserInputError(f"--sizes needs a model whose height and width are free; {config.model} takes "
+                             f"{spec.input_shape} (fully convolutional: {', '.join(sized_models())})")
+    low, high = max(spec.dynamic_ranges[2][0], spec.dynamic_ranges[3][0]), min(spec.dynamic_ranges[2][2],
+                                                                              spec.dynamic_ranges[3][2])
+    outside = [side for side in config.sizes if not low <= side <= high]
+    if outside:
+        raise UserInputError(f"--sizes {outside} outside {config.model}'s exported range [{low}, {high}]")
+
+
+def sized_models() -> list[str]:
+    return [name for name in model_zoo.names() if {2, 3} <= set(model_zoo.get(name).dynamic_axes)]
 
 
 def batches_for(config: BenchConfig) -> tuple[int, ...]:
@@ -83,15 +119,16 @@ def run(config: BenchConfig) -> dict:
     tqdm = require("tqdm", "train").tqdm
     if not batches_for(config) or min(batches_for(config)) < 1 or config.iters < 1 or config.warmup < 0:
         raise UserInputError(f"batches must be positive and iters >= 1, got {config.batches}, {config.iters}")
+    check_sizes(config)
     devices = devices_for(config, torch)
     weights, real = inputs_for(config)
     model_dir = Path(config.repository) / config.model
     spec = model_zoo.get(config.model)
     from visionrt.runtime import source
 
+    bare = [cands.bare_session_candidate(source.resolve(model_dir).files["fp32"], spec.input_name)]
     rows_to_time = (cands.eager_candidates(weights, devices, config.compile)
-                    + cands.runtime_candidates(model_dir, devices)
-                    + [cands.bare_session_candidate(source.resolve(model_dir).files["fp32"], spec.input_name)])
+                    + cands.runtime_candidates(model_dir, devices) + (bare if "cpu" in devices else []))
     shapes = shapes_for(config)
     inputs = {shape: batch_of(real, *shape) for shape in shapes}
     references = reference_outputs(weights, inputs)
@@ -107,13 +144,13 @@ def run(config: BenchConfig) -> dict:
             torch.cuda.synchronize()
         cold.append({**_identity(candidate), "load_and_first_call_ms": (time.perf_counter() - started) * 1e3})
         for shape in shapes:
-            bar.set_postfix_str(f"{candidate.label} batch {shape[0]}" + (f" width {shape[1]}" if shape[1] else ""))
+            bar.set_postfix_str(f"{candidate.label} batch {shape[0]} {'x'.join(map(str, inputs[shape].shape[2:]))}")
             rows.append(time_row(candidate, bind, inputs[shape], references[shape], config, torch))
-            rows[-1]["sweep"] = "width" if shape[1] else "batch"
+            rows[-1]["sweep"] = sweep_of(shape)
             bar.update()
     bar.close()
     add_speedups(rows)
-    overhead = paired_overhead(model_dir, real, config)
+    overhead = paired_overhead(model_dir, real, config) if "cpu" in devices else {}
     copies = copy_breakdown(weights, inputs, config, torch) if "cuda" in devices else []
     result = {"model": config.model, "config": _config_dict(config), "environment": environment.fingerprint(),
               "rows": rows, "cold_start": cold, "overhead": overhead, "copies": copies, "bars": bars(rows, overhead)}
@@ -127,17 +164,22 @@ def copy_breakdown(weights: Path, inputs: dict, config: BenchConfig, torch) -> l
 
     model = checkpoint.build_model(checkpoint.load(weights)).cuda()
     found = []
-    for (batch, width), array in inputs.items():
+    for array in inputs.values():
         host = torch.from_numpy(array)
         device = host.cuda()
         with torch.inference_mode():
             output = model(device)
-            parts = {"h2d": lambda: host.cuda(), "compute": lambda: model(device), "d2h": lambda: output.cpu()}
+            parts = {"h2d": lambda: host.cuda(), "compute": lambda: model(device), "d2h": lambda: to_host(output)}
             medians = {name: float(np.median(timing.time_cuda(call, config.warmup, config.iters, torch))) / 1e6
                        for name, call in parts.items()}
-        found.append({"batch": batch, "width": array.shape[-1], **{f"{k}_p50_ms": v for k, v in medians.items()},
+        found.append({"batch": len(array), "width": array.shape[-1], **{f"{k}_p50_ms": v for k, v in medians.items()},
                       "copy_share": (medians["h2d"] + medians["d2h"]) / sum(medians.values())})
     return found
+
+
+def to_host(output):
+    """Every output tensor copied to the host (the VAE encoder returns two)."""
+    return [o.cpu() for o in output] if isinstance(output, (list, tuple)) else output.cpu()
 
 
 def reference_outputs(weights: Path, inputs: dict) -> dict:
@@ -157,11 +199,12 @@ def time_row(candidate, bind, batch: np.ndarray, reference: np.ndarray, config: 
         samples = timing.time_cuda(call, config.warmup, config.iters, torch)
     else:
         samples = timing.time_host(call, config.warmup, config.iters)
-    output = fetch().astype(np.float64)
-    agreement = float((output.argmax(-1) == reference.argmax(-1)).mean()) if reference.ndim in (2, 3) else None
-    return {**_identity(candidate), "batch": len(batch), "width": batch.shape[-1], **timing.summarize(samples, len(batch)),
-            "max_abs_error_vs_eager_fp32": float(np.abs(output - reference).max()),
-            "top1_agreement_vs_eager_fp32": agreement, "samples_ns": samples.tolist()}
+    parity = validate.compare(reference, fetch())
+    return {**_identity(candidate), "batch": len(batch), "width": batch.shape[-1],
+            "height": batch.shape[-2] if batch.ndim == 4 else None, **timing.summarize(samples, len(batch)),
+            "max_abs_error_vs_eager_fp32": parity["max_abs_error"],
+            "top1_agreement_vs_eager_fp32": parity.get("top1_agreement"),
+            "psnr_db_vs_eager_fp32": parity.get("psnr_db"), "samples_ns": samples.tolist()}
 
 
 def _identity(candidate) -> dict:
@@ -174,7 +217,7 @@ def add_speedups(rows: list[dict]) -> None:
     Device-resident runtime rows compare with eager's device-resident (CUDA-event) row."""
     def key(row):
         timing = "cuda-events" if row["timing"] == "device-resident" else row["timing"]
-        return row["device"], row["batch"], row["width"], timing
+        return row["device"], row["batch"], row["width"], row.get("height"), timing
 
     baseline = {key(r): r["p50_ms"] for r in rows if r["name"] == "pytorch-eager" and r["precision"] == "fp32"}
     for row in rows:

@@ -108,3 +108,59 @@ def test_the_report_names_the_registry_batches_it_swept_when_none_were_given(tmp
     assert result["config"]["batches"] == swept
     assert sorted({r["batch"] for r in result["rows"]}) == sorted(swept)
     assert f"Batches {swept}" in (tmp_path / "bench_vae_decoder.md").read_text()
+
+
+def test_device_cuda_means_cuda_rows_only_and_auto_adds_them_to_the_cpu_rows():
+    from types import SimpleNamespace
+
+    with_gpu = SimpleNamespace(cuda=SimpleNamespace(is_available=lambda: True))
+    without = SimpleNamespace(cuda=SimpleNamespace(is_available=lambda: False))
+    assert harness.devices_for(harness.BenchConfig(device="cuda"), with_gpu) == ["cuda"]
+    assert harness.devices_for(harness.BenchConfig(device="auto"), with_gpu) == ["cpu", "cuda"]
+    assert harness.devices_for(harness.BenchConfig(device="auto"), without) == ["cpu"]
+    assert harness.devices_for(harness.BenchConfig(device="cpu"), with_gpu) == ["cpu"]
+
+
+def test_device_to_host_copies_take_every_output_of_a_multi_output_model():
+    torch = pytest.importorskip("torch")
+    mu, logvar = torch.zeros(2, 3), torch.ones(2, 3)
+    copied = harness.to_host((mu, logvar))
+    assert [c.shape for c in copied] == [(2, 3), (2, 3)] and copied[1].sum() == 6
+    assert harness.to_host(mu).shape == (2, 3)
+
+
+def test_batch_of_a_side_enlarges_the_real_pictures_by_nearest_neighbour():
+    import numpy as np
+
+    real = np.arange(2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4)
+    big = harness.batch_of(real, 1, side=8)
+    assert big.shape == (1, 3, 8, 8) and big.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(big[0, :, ::2, ::2], real[0])
+    np.testing.assert_array_equal(big[0, :, 1::2, 1::2], real[0])
+
+
+def test_sizes_add_a_square_sweep_at_batch_1_after_the_batch_sweep():
+    config = harness.BenchConfig(model="style", batches=(1, 4), sizes=(256, 512))
+    assert harness.shapes_for(config) == [(1, None, None), (4, None, None), (1, None, 256), (1, None, 512)]
+    assert [harness.sweep_of(s) for s in harness.shapes_for(config)] == ["batch", "batch", "size", "size"]
+
+
+def test_sizes_are_refused_for_fixed_size_models_and_outside_the_exported_range():
+    with pytest.raises(UserInputError, match=r"faceswap_to_b takes \(3, 64, 64\)"):
+        harness.check_sizes(harness.BenchConfig(model="faceswap_to_b", sizes=(128,)))
+    with pytest.raises(UserInputError, match=r"--sizes \[4096\] outside style's exported range \[16, 1024\]"):
+        harness.check_sizes(harness.BenchConfig(model="style", sizes=(256, 4096)))
+    assert {"denoiser", "colorizer", "style"} <= set(harness.sized_models())
+
+
+def test_a_size_sweep_times_every_row_there_with_psnr_against_eager_fp32(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    monkeypatch.setattr(harness, "paired_overhead", lambda *args: {})  # thousands of calls; tested above
+    config = harness.BenchConfig(model="denoiser", batches=(1,), sizes=(96,), warmup=0, iters=2, device="cpu",
+                                 out=tmp_path, progress=False)
+    rows = [r for r in harness.run(config)["rows"] if r["sweep"] == "size"]
+    assert rows and all((r["height"], r["width"]) == (96, 96) for r in rows)
+    fp16 = [r for r in rows if r["precision"] == "fp16"]
+    assert fp16 and all(r["psnr_db_vs_eager_fp32"] >= 40 for r in fp16)
+    assert "## Latency" in (tmp_path / "bench_denoiser.md").read_text()
+    assert (tmp_path / "bench_denoiser.png").read_bytes()[:4] == b"\x89PNG"
