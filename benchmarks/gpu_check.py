@@ -1,9 +1,10 @@
 """One command for a GPU machine with no internet: every GPU-capable check the project has, one report.
 
-    python -m visionrt.benchmarks.gpu_check OUTDIR [--iters N] [--compile]
+    python -m visionrt.benchmarks.gpu_check OUTDIR [--iters N] [--compile] [--models NAME ...]
 
-For each installed zoo model it runs the full benchmark sweep with CUDA rows (eager PyTorch FP32, ``.half()``,
-autocast, optionally ``torch.compile``; every runtime backend this machine has), and gathers FP16-against-FP32
+For each installed zoo model it runs the full benchmark sweep on CUDA (eager PyTorch FP32, ``.half()``,
+autocast, optionally ``torch.compile``; every GPU runtime backend this machine has; the CPU rows are left to
+``visionrt bench --device cpu``, which they would otherwise dominate), and gathers FP16-against-FP32
 parity (max abs error and top-1 agreement against eager FP32 on real held-out inputs) per model and batch.
 Writes OUTDIR/gpu_check.{json,md} and each model's bench files under OUTDIR/<model>/.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from visionrt import atomic, model_zoo, runtime
 from visionrt.benchmarks import harness, report
-from visionrt.errors import VisionRTError
+from visionrt.errors import UserInputError, VisionRTError
 
 FP16_PRECISIONS = ("fp16", "autocast-fp16")
 
@@ -23,8 +24,9 @@ FP16_PRECISIONS = ("fp16", "autocast-fp16")
 def parity_rows(result: dict) -> list[dict]:
     """FP16 rows of one model's benchmark, with their agreement with eager FP32."""
     return [{"model": result["model"], "name": r["name"], "backend": r["backend"], "device": r["device"],
-             "precision": r["precision"], "batch": r["batch"], "width": r["width"],
+             "precision": r["precision"], "batch": r["batch"], "width": r["width"], "height": r.get("height"),
              "max_abs_error_vs_eager_fp32": r["max_abs_error_vs_eager_fp32"],
+             "psnr_db_vs_eager_fp32": r.get("psnr_db_vs_eager_fp32"),
              "top1_agreement_vs_eager_fp32": r["top1_agreement_vs_eager_fp32"]}
             for r in result["rows"] if r["precision"] in FP16_PRECISIONS and r["timing"] == "host"]
 
@@ -32,22 +34,33 @@ def parity_rows(result: dict) -> list[dict]:
 def speedup_rows(result: dict) -> list[dict]:
     """p50 speedup of every CUDA row over eager FP32 at the same shape and timing mode."""
     return [{"model": result["model"], "name": r["name"], "backend": r["backend"], "precision": r["precision"],
-             "timing": r["timing"], "batch": r["batch"], "width": r["width"], "p50_ms": r["p50_ms"],
+             "timing": r["timing"], "batch": r["batch"], "width": r["width"], "height": r.get("height"),
+             "p50_ms": r["p50_ms"],
              "speedup_vs_eager_fp32": r["speedup_vs_eager_fp32"]}
             for r in result["rows"] if r["device"] == "cuda"]
 
 
-def run(out: Path, iters: int, compile_model: bool) -> dict:
+def chosen_models(requested: list[str] | None) -> list[str]:
+    """The installed zoo models to check: all of them, or the requested ones (each must be installed)."""
+    installed = [name for name in model_zoo.names() if (model_zoo.model_dir(name) / "config.pbtxt").is_file()]
+    missing = sorted(set(requested or []) - set(installed))
+    if missing:
+        raise UserInputError(f"--models names {', '.join(missing)}, not installed here; installed: {', '.join(installed)}")
+    return [name for name in installed if name in requested] if requested else installed
+
+
+def run(out: Path, iters: int, compile_model: bool, models: list[str] | None = None) -> dict:
     import torch
 
+    installed = chosen_models(models)
     if not torch.cuda.is_available():
         raise VisionRTError("gpu_check needs a CUDA GPU visible to torch; none is here")
-    installed = [name for name in model_zoo.names() if (model_zoo.model_dir(name) / "config.pbtxt").is_file()]
     results = {}
     for name in installed:
         print(f"== {name}", flush=True)
-        config = harness.BenchConfig(model=name, iters=iters, warmup=max(10, iters // 10), device="auto",
-                                     out=out / name, compile=compile_model)
+        config = harness.BenchConfig(model=name, iters=iters, warmup=max(10, iters // 10), device="cuda",
+                                     out=out / name, compile=compile_model,
+                                     sizes=model_zoo.get(name).bench_sizes)
         results[name] = harness.run(config)
     summary = {"environment": next(iter(results.values()))["environment"] if results else {},
                "models": installed,
@@ -61,9 +74,9 @@ def run(out: Path, iters: int, compile_model: bool) -> dict:
 
 
 def markdown(summary: dict) -> str:
-    parity_columns = ("model", "name", "backend", "precision", "batch", "width", "max_abs_error_vs_eager_fp32",
-                      "top1_agreement_vs_eager_fp32")
-    speed_columns = ("model", "name", "backend", "precision", "timing", "batch", "width", "p50_ms",
+    parity_columns = ("model", "name", "backend", "precision", "batch", "height", "width",
+                      "max_abs_error_vs_eager_fp32", "psnr_db_vs_eager_fp32", "top1_agreement_vs_eager_fp32")
+    speed_columns = ("model", "name", "backend", "precision", "timing", "batch", "height", "width", "p50_ms",
                      "speedup_vs_eager_fp32")
     return "\n".join([
         "# GPU check", "", "## Environment", *report.environment_lines(summary["environment"]), "",
@@ -81,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--iters", type=int, default=300)
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
+    parser.add_argument("--models", nargs="+", help="check only these zoo models (default: every installed one)")
     args = parser.parse_args(argv)
     try:
-        summary = run(args.out, args.iters, args.compile)
+        summary = run(args.out, args.iters, args.compile, args.models)
     except VisionRTError as exc:
         print(f"gpu_check: error: {exc}", file=sys.stderr)
         return 2

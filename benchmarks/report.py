@@ -5,10 +5,12 @@ from pathlib import Path
 
 from visionrt import atomic, figures
 
-COLUMNS = ("name", "backend", "device", "precision", "timing", "batch", "width", "mean_ms", "p50_ms", "p90_ms", "p99_ms",
-           "min_ms", "throughput_ips", "speedup_vs_eager_fp32", "max_abs_error_vs_eager_fp32")
-HEADERS = ("runner", "backend", "device", "precision", "timing", "batch", "width", "mean ms", "p50 ms", "p90 ms", "p99 ms",
-           "min ms", "images/s", "speedup", "max abs err")
+COLUMNS = ("name", "backend", "device", "precision", "timing", "batch", "height", "width", "mean_ms", "p50_ms", "p90_ms",
+           "p99_ms", "min_ms", "throughput_ips", "speedup_vs_eager_fp32", "max_abs_error_vs_eager_fp32",
+           "psnr_db_vs_eager_fp32")
+HEADERS = ("runner", "backend", "device", "precision", "timing", "batch", "height", "width", "mean ms", "p50 ms",
+           "p90 ms", "p99 ms", "min ms", "images/s", "speedup", "max abs err", "PSNR dB")
+SWEEPS = {"batch": "batch", "width": "width", "size": "height"}  # each sweep and the row field on its x axis
 
 
 def _cell(value) -> str:
@@ -46,7 +48,10 @@ def markdown(result: dict) -> str:
              "`host` timing: numpy in, numpy out, `perf_counter_ns` (copies and synchronization included); "
              "`cuda-events`: device-resident tensors timed with CUDA events; `device-resident`: ONNX Runtime with "
              "IO binding, input already on the GPU and outputs left there, `perf_counter_ns` around the run. "
-             "Max abs error is against eager PyTorch FP32 on the CPU, on real test images. "
+             "Max abs error and PSNR (image outputs; peak = the reference's range, at least 1) are against eager "
+             "PyTorch FP32 on the CPU, on real test images"
+             + (f"; the size sweep enlarges them to {config['sizes']} pixels square (nearest neighbour). "
+                if config.get("sizes") else ". ") +
              "Rows are timed one after another, so differences of a few percent between rows are within machine "
              "noise; the runtime's overhead over a bare session is measured separately, interleaved, below.", "",
              "## Environment", *environment_lines(result["environment"]), "",
@@ -74,26 +79,23 @@ def markdown(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> Path:
-    """Latency and throughput against batch; latency against width too where a width sweep ran."""
+    """Latency and throughput against batch; latency against width or square size too where those sweeps ran."""
     plt = figures.pyplot()
 
-    sweeps = {sweep: [r for r in result["rows"] if r.get("sweep", "batch") == sweep] for sweep in ("batch", "width")}
-    panels = 3 if sweeps["width"] else 2
-    figure, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 5), dpi=110)
-    for ax, (sweep, y, ylabel) in zip(axes, [("batch", "p50_ms", "p50 latency (ms)"),
-                                             ("batch", "throughput_ips", "images / s"),
-                                             ("width", "p50_ms", "p50 latency at batch 1 (ms)")]):
+    sweeps = {sweep: [r for r in result["rows"] if r.get("sweep", "batch") == sweep] for sweep in SWEEPS}
+    panels = [("batch", "p50_ms", "p50 latency (ms)", f"{result['model']}: latency (lower is better)"),
+              ("batch", "throughput_ips", "images / s", "throughput (higher is better)")]
+    panels += [(sweep, "p50_ms", "p50 latency at batch 1 (ms)", f"{sweep} sweep at batch 1")
+               for sweep in ("width", "size") if sweeps[sweep]]
+    figure, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 5), dpi=110)
+    for ax, (sweep, y, ylabel, title) in zip(axes, panels):
         series: dict[str, list[dict]] = {}
         for row in sweeps[sweep]:
             series.setdefault(f"{row['name']} {row['backend']} {row['precision']} [{row['timing']}]", []).append(row)
         for label, rows in series.items():
             style = "--" if rows[0]["name"] == "pytorch-eager" else "-"
-            ax.plot([r[sweep] for r in rows], [r[y] for r in rows], style, marker="o", label=label)
-        ax.set(xscale="log", yscale="log", xlabel=sweep, ylabel=ylabel)
-    axes[0].set_title(f"{result['model']}: latency (lower is better)")
-    axes[1].set_title("throughput (higher is better)")
-    if panels == 3:
-        axes[2].set_title("width sweep at batch 1")
+            ax.plot([r[SWEEPS[sweep]] for r in rows], [r[y] for r in rows], style, marker="o", label=label)
+        ax.set(xscale="log", yscale="log", xlabel=SWEEPS[sweep], ylabel=ylabel, title=title)
     axes[0].legend(fontsize=7)
     figure.tight_layout()
     return figures.save_figure(figure, path)

@@ -31,6 +31,9 @@ class ModelSpec:
     dynamic_ranges: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # (min, opt, max) per such axis
     bench_widths: tuple[int, ...] = ()  # for dynamic-width models: the width sweep the benchmark runs at batch 1
     bench_batches: tuple[int, ...] = (1, 8, 64)  # the default batch sweep
+    # Square sizes the GPU check sweeps at batch 1 for fully convolutional models: at the 64-pixel validation
+    # size a large GPU only waits on kernel launches, so FP16 shows its worth at deployment sizes.
+    bench_sizes: tuple[int, ...] = ()
     train_defaults: dict[str, Any] = field(default_factory=dict)
 
 
@@ -118,6 +121,7 @@ register(
         dynamic_axes={2: "height", 3: "width"},
         dynamic_ranges={2: (16, 256, 2048), 3: (16, 256, 2048)},
         bench_batches=(1, 4, 16),
+        bench_sizes=(256, 512, 1024),
         train_defaults={"lr": 1e-3, "batch_size": 16, "width": 32, "steps": 1500, "patch": 64},
     )
 )
@@ -168,6 +172,7 @@ register(
         dynamic_axes={2: "height", 3: "width"},
         dynamic_ranges={2: (16, 256, 1024), 3: (16, 256, 1024)},
         bench_batches=(1, 4, 16),
+        bench_sizes=(256, 512, 1024),
         train_defaults={"width": 24, "lr": 1e-3, "batch_size": 16, "steps": 700, "patch": 64},
     )
 )
@@ -212,6 +217,7 @@ register(
         dynamic_axes={2: "height", 3: "width"},
         dynamic_ranges={2: (16, 256, 1024), 3: (16, 256, 1024)},
         bench_batches=(1, 4, 16),
+        bench_sizes=(256, 512, 1024),
         train_defaults={"width": 16, "blocks": 5, "lr": 1e-3, "batch_size": 4, "steps": 4000, "patch": 128,
                         "style_weight": 1.0, "content_weight": 1.2},
     )

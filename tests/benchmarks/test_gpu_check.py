@@ -43,3 +43,14 @@ def test_without_a_gpu_it_exits_2_with_a_reason(tmp_path, capsys):
         pytest.skip("this machine has a GPU")
     assert gpu_check.main([str(tmp_path)]) == 2
     assert "needs a CUDA GPU" in capsys.readouterr().err
+
+
+def test_models_default_to_every_installed_one_and_keep_registry_order():
+    everything = gpu_check.chosen_models(None)
+    assert {"digits", "style", "colorizer"} <= set(everything)
+    assert gpu_check.chosen_models(["style", "digits"]) == [n for n in everything if n in ("style", "digits")]
+
+
+def test_an_unknown_model_is_named_before_any_gpu_work(tmp_path, capsys):
+    assert gpu_check.main([str(tmp_path), "--models", "digits", "nosuchmodel"]) == 2
+    assert "nosuchmodel, not installed here" in capsys.readouterr().err
