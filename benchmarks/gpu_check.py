@@ -5,7 +5,8 @@
 For each installed zoo model it runs the full benchmark sweep on CUDA (eager PyTorch FP32, ``.half()``,
 autocast, optionally ``torch.compile``; every GPU runtime backend this machine has; the CPU rows are left to
 ``visionrt bench --device cpu``, which they would otherwise dominate), and gathers FP16-against-FP32
-parity (max abs error and top-1 agreement against eager FP32 on real held-out inputs) per model and batch.
+parity (max abs error, PSNR for images, top-1 agreement against eager FP32 on real held-out inputs) per model
+and shape.
 Writes OUTDIR/gpu_check.{json,md} and each model's bench files under OUTDIR/<model>/.
 """
 

@@ -99,8 +99,8 @@ def check_sizes(config: BenchConfig) -> None:
     if {2, 3} - set(spec.dynamic_axes):
         raise UserInputError(f"--sizes needs a model whose height and width are free; {config.model} takes "
                              f"{spec.input_shape} (fully convolutional: {', '.join(sized_models())})")
-    low, high = max(spec.dynamic_ranges[2][0], spec.dynamic_ranges[3][0]), min(spec.dynamic_ranges[2][2],
-                                                                              spec.dynamic_ranges[3][2])
+    heights, widths = spec.dynamic_ranges[2], spec.dynamic_ranges[3]
+    low, high = max(heights[0], widths[0]), min(heights[2], widths[2])
     outside = [side for side in config.sizes if not low <= side <= high]
     if outside:
         raise UserInputError(f"--sizes {outside} outside {config.model}'s exported range [{low}, {high}]")
