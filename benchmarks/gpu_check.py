@@ -46,7 +46,8 @@ def chosen_models(requested: list[str] | None) -> list[str]:
     installed = [name for name in model_zoo.names() if (model_zoo.model_dir(name) / "config.pbtxt").is_file()]
     missing = sorted(set(requested or []) - set(installed))
     if missing:
-        raise UserInputError(f"--models names {', '.join(missing)}, not installed here; installed: {', '.join(installed)}")
+        raise UserInputError(f"--models names {', '.join(missing)}, not installed here; "
+                             f"installed: {', '.join(installed)}")
     return [name for name in installed if name in requested] if requested else installed
 
 

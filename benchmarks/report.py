@@ -5,8 +5,8 @@ from pathlib import Path
 
 from visionrt import atomic, figures
 
-COLUMNS = ("name", "backend", "device", "precision", "timing", "batch", "height", "width", "mean_ms", "p50_ms", "p90_ms",
-           "p99_ms", "min_ms", "throughput_ips", "speedup_vs_eager_fp32", "max_abs_error_vs_eager_fp32",
+COLUMNS = ("name", "backend", "device", "precision", "timing", "batch", "height", "width", "mean_ms", "p50_ms",
+           "p90_ms", "p99_ms", "min_ms", "throughput_ips", "speedup_vs_eager_fp32", "max_abs_error_vs_eager_fp32",
            "psnr_db_vs_eager_fp32")
 HEADERS = ("runner", "backend", "device", "precision", "timing", "batch", "height", "width", "mean ms", "p50 ms",
            "p90 ms", "p99 ms", "min ms", "images/s", "speedup", "max abs err", "PSNR dB")
@@ -50,8 +50,8 @@ def markdown(result: dict) -> str:
              "IO binding, input already on the GPU and outputs left there, `perf_counter_ns` around the run. "
              "Max abs error and PSNR (image outputs; peak = the reference's range, at least 1) are against eager "
              "PyTorch FP32 on the CPU, on real test images"
-             + (f"; the size sweep enlarges them to {config['sizes']} pixels square (nearest neighbour). "
-                if config.get("sizes") else ". ") +
+             + (f"; the size sweep enlarges them to {', '.join(map(str, config['sizes']))} pixels square "
+                "(nearest neighbour). " if config.get("sizes") else ". ") +
              "Rows are timed one after another, so differences of a few percent between rows are within machine "
              "noise; the runtime's overhead over a bare session is measured separately, interleaved, below.", "",
              "## Environment", *environment_lines(result["environment"]), "",
