@@ -96,7 +96,7 @@ def check_sizes(config: BenchConfig) -> None:
     if not config.sizes:
         return
     spec = model_zoo.get(config.model)
-    if {2, 3} - set(spec.dynamic_axes):
+    if config.model not in sized_models():
         raise UserInputError(f"--sizes needs a model whose height and width are free; {config.model} takes "
                              f"{spec.input_shape} (fully convolutional: {', '.join(sized_models())})")
     heights, widths = spec.dynamic_ranges[2], spec.dynamic_ranges[3]

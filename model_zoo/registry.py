@@ -32,7 +32,7 @@ class ModelSpec:
     bench_widths: tuple[int, ...] = ()  # for dynamic-width models: the width sweep the benchmark runs at batch 1
     bench_batches: tuple[int, ...] = (1, 8, 64)  # the default batch sweep
     # Square sizes the GPU check sweeps at batch 1 for fully convolutional models: at the 64-pixel validation
-    # size a large GPU only waits on kernel launches, so FP16 shows its worth at deployment sizes.
+    # size a large GPU mostly waits on kernel launches, so only the sizes users deploy at show what FP16 does.
     bench_sizes: tuple[int, ...] = ()
     train_defaults: dict[str, Any] = field(default_factory=dict)
 
