@@ -43,7 +43,7 @@ def speedup_rows(result: dict) -> list[dict]:
 
 def chosen_models(requested: list[str] | None) -> list[str]:
     """The installed zoo models to check: all of them, or the requested ones (each must be installed)."""
-    installed = [name for name in model_zoo.names() if (model_zoo.model_dir(name) / "config.pbtxt").is_file()]
+    installed = [name for name in model_zoo.names() if model_zoo.installed(name)]
     missing = sorted(set(requested or []) - set(installed))
     if missing:
         raise UserInputError(f"--models names {', '.join(missing)}, not installed here; "

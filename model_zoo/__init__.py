@@ -9,7 +9,7 @@ from pathlib import Path
 
 from visionrt.model_zoo.registry import ModelSpec, composite, get, names, register, resolve
 
-__all__ = ["ModelSpec", "composite", "get", "names", "register", "resolve", "repository_path", "model_dir", "samples_dir"]
+__all__ = ["ModelSpec", "composite", "get", "names", "register", "resolve", "repository_path", "model_dir", "installed", "samples_dir"]
 
 
 def repository_path() -> Path:
@@ -20,6 +20,14 @@ def repository_path() -> Path:
 
 def model_dir(name: str) -> Path:
     return repository_path() / name
+
+
+def installed(name: str) -> bool:
+    """Whether the repository in use holds an exported entry for ``name``.
+
+    The Triton config is the test because an entry without it is not one Triton or the runtime can serve.
+    """
+    return (model_dir(name) / "config.pbtxt").is_file()
 
 
 def samples_dir(name: str) -> Path:

@@ -13,8 +13,8 @@ def describe_artifacts() -> list[dict]:
     for name in model_zoo.names():
         spec = model_zoo.get(name)
         entry = {"model": name, "task": spec.task, "summary": spec.summary, "installed": False}
-        folder = model_zoo.model_dir(name)
-        if folder.is_dir():
+        if model_zoo.installed(name):
+            folder = model_zoo.model_dir(name)
             fp32 = runtime.load(folder, backend="onnxruntime:cpu", precision="fp32")
             fp16 = runtime.load(folder, backend="onnxruntime:cpu", precision="fp16")
             entry.update(installed=True, metrics=fp32.info.raw.get("metrics", {}),

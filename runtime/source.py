@@ -40,7 +40,7 @@ def _from_zoo(name: str) -> Source:
 
     folder = model_zoo.model_dir(name)
     if not folder.is_dir():
-        known = sorted(p.name for p in model_zoo.repository_path().iterdir() if (p / "config.pbtxt").is_file()) \
+        known = sorted(p.name for p in model_zoo.repository_path().iterdir() if model_zoo.installed(p.name)) \
             if model_zoo.repository_path().is_dir() else []
         raise UserInputError(f"unknown zoo model '{name}'; the zoo at {model_zoo.repository_path()} has: "
                              f"{', '.join(known) or 'nothing'}")

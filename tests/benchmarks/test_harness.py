@@ -71,7 +71,7 @@ def test_dynamic_width_models_get_a_width_sweep_at_batch_1(tmp_path):
     pytest.importorskip("torch")
     from visionrt import model_zoo
 
-    if not (model_zoo.model_dir("digit_reader") / "config.pbtxt").is_file():
+    if not model_zoo.installed("digit_reader"):
         pytest.skip("digit_reader is not in the zoo yet")
     config = harness.BenchConfig(model="digit_reader", batches=(1, 2), widths=(32, 96), warmup=1, iters=5,
                                  device="cpu", out=tmp_path, progress=False)
@@ -100,7 +100,7 @@ def test_the_report_names_the_registry_batches_it_swept_when_none_were_given(tmp
     pytest.importorskip("torch")
     from visionrt import model_zoo
 
-    if not (model_zoo.model_dir("vae_decoder") / "config.pbtxt").is_file():
+    if not model_zoo.installed("vae_decoder"):
         pytest.skip("vae_decoder is not in the zoo yet")
     result = harness.run(harness.BenchConfig(model="vae_decoder", warmup=1, iters=3, device="cpu", out=tmp_path,
                                              progress=False))

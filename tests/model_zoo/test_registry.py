@@ -25,6 +25,15 @@ def test_registering_a_name_twice_is_refused():
         model_zoo.register(model_zoo.get("digits"))
 
 
+def test_a_model_is_installed_once_its_repository_entry_has_a_triton_config(monkeypatch, tmp_path):
+    monkeypatch.setenv("VISIONRT_ZOO", str(tmp_path))
+    (tmp_path / "digits" / "1").mkdir(parents=True)
+    assert not model_zoo.installed("digits")  # a half-written entry is not one the runtime or Triton can serve
+    (tmp_path / "digits" / "config.pbtxt").write_text('name: "digits"')
+    assert model_zoo.installed("digits")
+    assert not model_zoo.installed("style")
+
+
 @pytest.mark.parametrize("name", model_zoo.names())
 def test_every_entry_builds_and_maps_its_input_to_one_output_per_name(name):
     torch = pytest.importorskip("torch")

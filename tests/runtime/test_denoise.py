@@ -5,7 +5,7 @@ import pytest
 
 from visionrt import model_zoo, runtime
 
-pytestmark = pytest.mark.skipif(not (model_zoo.model_dir("denoiser") / "config.pbtxt").is_file(),
+pytestmark = pytest.mark.skipif(not model_zoo.installed("denoiser"),
                                 reason="denoiser is not in the zoo yet")
 
 

@@ -28,11 +28,7 @@ def test_confidence_is_the_greedy_path_probability():
     assert reading.confidence == pytest.approx(0.9 ** 3)
 
 
-def installed(name: str) -> bool:
-    return (model_zoo.model_dir(name) / "config.pbtxt").is_file()
-
-
-needs_reader = pytest.mark.skipif(not installed("digit_reader"), reason="digit_reader is not in the zoo yet")
+needs_reader = pytest.mark.skipif(not model_zoo.installed("digit_reader"), reason="digit_reader is not in the zoo yet")
 
 
 @pytest.fixture(scope="module")

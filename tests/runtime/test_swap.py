@@ -7,8 +7,8 @@ from visionrt import model_zoo, runtime
 from visionrt.train import faces
 from visionrt.train.denoiser import psnr as _psnr
 
-pytestmark = pytest.mark.skipif(not all((model_zoo.model_dir(f"faceswap_to_{d}") / "config.pbtxt").is_file()
-                                        for d in ("a", "b")), reason="faceswap is not in the zoo yet")
+pytestmark = pytest.mark.skipif(not all(model_zoo.installed(f"faceswap_to_{d}") for d in ("a", "b")),
+                                reason="faceswap is not in the zoo yet")
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pytest
 from visionrt import model_zoo, runtime
 from visionrt.errors import UserInputError
 
-pytestmark = pytest.mark.skipif(not all((model_zoo.model_dir(p) / "config.pbtxt").is_file()
-                                        for p in ("vae_encoder", "vae_decoder")), reason="the VAE is not in the zoo yet")
+pytestmark = pytest.mark.skipif(not all(model_zoo.installed(p) for p in ("vae_encoder", "vae_decoder")),
+                                reason="the VAE is not in the zoo yet")
 
 
 @pytest.fixture(scope="module")
