@@ -2,14 +2,13 @@
 ``set_tensor_address``, ``execute_async_v3``) and cuda-python for memory; no torch.
 
 Engines come only from the engine cache (``visionrt export MODEL --trt`` builds them): loading never builds
-lazily, so a server never stalls its first request on a build. An execution context is not thread-safe,
-so each calling thread gets its own context, stream and buffers, created on first use and reused after.
+lazily, so a server never stalls its first request on a build. Running, one execution context per calling
+thread, is ``engine_runner``'s job.
 UNVERIFIED: TensorRT cannot be installed where this code was written; the logic around it is tested, and
-the run path's CUDA side (buffers, copies, per-thread streams, graph capture) ran on an H100 around a
+the run path (engine_runner: buffers, copies, per-thread streams, graph capture) ran on an H100 around a
 stand-in engine (tests/runtime/test_cuda_memory.py). This module's calls into TensorRT never ran.
 """
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from visionrt.hashing import sha256_file
 from visionrt.extras import require
 from visionrt.runtime.backends import cuda
 from visionrt.runtime.backends.base import Backend, Target, TensorSpec, register
+from visionrt.runtime.backends.engine_runner import EngineRunner
 from visionrt.runtime.engine_cache import EngineCache, EngineKey
 from visionrt.runtime.metadata import KEY as METADATA_KEY
 from visionrt.runtime.profiles import Profile, profile_from_metadata
@@ -103,23 +103,24 @@ class TensorRTBackend(Backend):
             raise ArtifactError(f"TensorRT could not deserialize {found.engine}; delete it and rebuild")
         self._path, self._engine_path, self._key, self._precision = Path(path), found.engine, key, precision
         self._profile = profile_from_metadata(self._meta)
-        self._cuda_graph = cuda_graph
         names = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]
         is_input = {n: self._engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT for n in names}
-        self._dtypes = {n: np.dtype(trt.nptype(self._engine.get_tensor_dtype(n))) for n in names}
-        self._input_names = [n for n in names if is_input[n]]
-        self._output_names = [n for n in names if not is_input[n]]
-        self._local = threading.local()
+        self._runner = EngineRunner(self._engine, [n for n in names if is_input[n]],
+                                    [n for n in names if not is_input[n]],
+                                    {n: np.dtype(trt.nptype(self._engine.get_tensor_dtype(n))) for n in names},
+                                    self._profile, cuda_graph)
+
+    def _specs(self, names: list[str]) -> list[TensorSpec]:
+        return [TensorSpec(n, tuple(None if d == -1 else d for d in self._engine.get_tensor_shape(n)),
+                           self._runner.dtypes[n].name) for n in names]
 
     @property
     def inputs(self) -> list[TensorSpec]:
-        return [TensorSpec(n, tuple(None if d == -1 else d for d in self._engine.get_tensor_shape(n)),
-                           self._dtypes[n].name) for n in self._input_names]
+        return self._specs(self._runner.input_names)
 
     @property
     def outputs(self) -> list[TensorSpec]:
-        return [TensorSpec(n, tuple(None if d == -1 else d for d in self._engine.get_tensor_shape(n)),
-                           self._dtypes[n].name) for n in self._output_names]
+        return self._specs(self._runner.output_names)
 
     @property
     def custom_metadata(self) -> dict[str, str]:
@@ -127,63 +128,8 @@ class TensorRTBackend(Backend):
 
         return {METADATA_KEY: json.dumps(self._meta)}
 
-    def _thread_state(self):
-        """This thread's execution context, stream, per-shape buffers and captured graphs."""
-        state = getattr(self._local, "state", None)
-        if state is None:
-            state = {"context": self._engine.create_execution_context(), "stream": cuda.new_stream(),
-                     "buffers": {}, "graphs": {}}
-            self._local.state = state
-        return state
-
-    def _buffers_for(self, state, shapes: dict[str, tuple]):
-        signature = tuple(shapes[n] for n in self._input_names)
-        if signature not in state["buffers"]:
-            context = state["context"]
-            for name in self._input_names:
-                context.set_input_shape(name, shapes[name])
-            buffers = {n: cuda.Buffers(shapes[n], self._dtypes[n]) for n in self._input_names}
-            buffers.update({n: cuda.Buffers(tuple(context.get_tensor_shape(n)), self._dtypes[n])
-                            for n in self._output_names})
-            state["buffers"][signature] = buffers
-        return signature, state["buffers"][signature]
-
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        for name in self._input_names:
-            self._profile.check(feeds[name].shape)
-        state = self._thread_state()
-        context, stream = state["context"], state["stream"]
-        signature, buffers = self._buffers_for(state, {n: tuple(feeds[n].shape) for n in self._input_names})
-        for name in self._input_names:
-            context.set_input_shape(name, feeds[name].shape)
-            np.copyto(buffers[name].host, feeds[name], casting="same_kind")
-            buffers[name].to_device(stream)
-        for name, buffer in buffers.items():
-            context.set_tensor_address(name, int(buffer.device))
-        self._enqueue(state, signature, context, stream)
-        for name in self._output_names:
-            buffers[name].to_host(stream)
-        cuda.synchronize(stream)
-        return [buffers[name].host.copy() for name in self._output_names]
-
-    def _enqueue(self, state, signature, context, stream) -> None:
-        """Run the engine; with cuda_graph, replay a graph captured on this shape's second call."""
-        graph = state["graphs"].get(signature)
-        rt = cuda.cudart()
-        if graph is not None:
-            cuda.check(rt.cudaGraphLaunch(graph, stream), "cudaGraphLaunch")
-            return
-        if self._cuda_graph and signature in state.setdefault("seen", set()):
-            cuda.check(rt.cudaStreamBeginCapture(stream, rt.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal),
-                       "cudaStreamBeginCapture")
-            context.execute_async_v3(int(stream))
-            captured = cuda.check(rt.cudaStreamEndCapture(stream), "cudaStreamEndCapture")
-            state["graphs"][signature] = cuda.check(rt.cudaGraphInstantiate(captured, 0), "cudaGraphInstantiate")
-            cuda.check(rt.cudaGraphLaunch(state["graphs"][signature], stream), "cudaGraphLaunch")
-            return
-        state.setdefault("seen", set()).add(signature)
-        if not context.execute_async_v3(int(stream)):
-            raise BackendUnavailableError(f"TensorRT execute_async_v3 failed for shapes {signature}")
+        return self._runner.run(feeds)
 
     @property
     def profile(self) -> Profile:
@@ -194,5 +140,5 @@ class TensorRTBackend(Backend):
                 "gpu": f"{self._key.gpu} (sm_{self._key.compute_capability.replace('.', '')})",
                 "engine": str(self._engine_path), "engine_key": self._key.digest()[:16],
                 "profile": self._key.profile, "precision_pins": self._key.build["fp32_nodes"],
-                "cuda_graph": self._cuda_graph, "file": str(self._path),
+                "cuda_graph": self._runner.cuda_graph, "file": str(self._path),
                 "thread_safe": "yes: one execution context, stream and buffer set per calling thread"}

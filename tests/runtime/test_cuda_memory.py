@@ -1,8 +1,9 @@
-"""The CUDA layer under the TensorRT backend, run for real on a GPU (cuda-python, no TensorRT, no torch).
+"""The CUDA layer and engine runner under the TensorRT backend (cuda-python, no TensorRT, no torch).
 
 TensorRT itself cannot be installed here, so the engine is a stand-in whose "kernel" is a device-to-device
-copy enqueued on the backend's stream. Everything around it is the backend's own code: per-thread streams
-and buffers, pinned host copies, tensor addresses, and CUDA graph capture and replay.
+copy enqueued on the runner's stream. Everything around it is the backend's own code: per-thread contexts,
+streams and buffers, pinned host copies, tensor addresses, and CUDA graph capture and replay. Each test runs
+on the emulated CUDA runtime (tests/runtime/conftest.py) everywhere, and again on a GPU where there is one.
 """
 
 import threading
@@ -10,27 +11,17 @@ import threading
 import numpy as np
 import pytest
 
+from visionrt.errors import BackendUnavailableError
 from visionrt.runtime.backends import cuda
-from visionrt.runtime.backends.tensorrt import TensorRTBackend
+from visionrt.runtime.backends.engine_runner import EngineRunner
 from visionrt.runtime.profiles import Profile
-
-pytestmark = pytest.mark.gpu
-
-
-@pytest.fixture(scope="module")
-def rt():
-    runtime = pytest.importorskip("cuda.bindings.runtime", reason="cuda-python is not installed (extra: gpu)")
-    error, count = runtime.cudaGetDeviceCount()
-    if int(error) != 0 or count < 1:
-        pytest.skip(f"no CUDA GPU visible to cuda-python ({error}, {count} devices)")
-    return runtime
 
 
 class CopyContext:
     """A stand-in execution context: its 'engine' copies input ``x`` to output ``y`` on the given stream."""
 
-    def __init__(self, rt):
-        self.rt, self.shape, self.addresses, self.executions = rt, None, {}, 0
+    def __init__(self, rt, fail: bool):
+        self.rt, self.fail, self.shape, self.addresses, self.executions = rt, fail, None, {}, 0
 
     def set_input_shape(self, name, shape):
         self.shape = tuple(shape)
@@ -43,6 +34,8 @@ class CopyContext:
 
     def execute_async_v3(self, stream):
         self.executions += 1
+        if self.fail:
+            return False
         nbytes = cuda.buffer_bytes(self.shape, np.float32)
         cuda.check(self.rt.cudaMemcpyAsync(self.addresses["y"], self.addresses["x"], nbytes,
                                            self.rt.cudaMemcpyKind.cudaMemcpyDeviceToDevice, stream), "copy")
@@ -50,25 +43,21 @@ class CopyContext:
 
 
 class CopyEngine:
-    def __init__(self, rt):
-        self.rt, self.contexts = rt, []
+    def __init__(self, rt, fail: bool = False):
+        self.rt, self.fail, self.contexts = rt, fail, []
 
     def create_execution_context(self):
-        self.contexts.append(CopyContext(self.rt))
+        self.contexts.append(CopyContext(self.rt, self.fail))
         return self.contexts[-1]
 
 
-def copy_backend(rt, cuda_graph: bool) -> TensorRTBackend:
-    """The backend's run path around a stand-in engine (the constructor alone needs TensorRT)."""
-    backend = object.__new__(TensorRTBackend)
-    backend._engine, backend._cuda_graph, backend._local = CopyEngine(rt), cuda_graph, threading.local()
-    backend._input_names, backend._output_names = ["x"], ["y"]
-    backend._dtypes = {"x": np.dtype(np.float32), "y": np.dtype(np.float32)}
-    backend._profile = Profile("x", (1, 3, 4, 4), (2, 3, 8, 8), (4, 3, 16, 16))
-    return backend
+def copy_runner(cuda_runtime, cuda_graph: bool, fail: bool = False) -> EngineRunner:
+    """The TensorRT backend's runner around a stand-in engine that copies ``x`` (float32) to ``y``."""
+    return EngineRunner(CopyEngine(cuda_runtime, fail), ["x"], ["y"], {"x": np.dtype(np.float32), "y": np.dtype(np.float32)},
+                        Profile("x", (1, 3, 4, 4), (2, 3, 8, 8), (4, 3, 16, 16)), cuda_graph)
 
 
-def test_device_info_names_the_gpu_and_its_compute_capability(rt):
+def test_device_info_names_the_gpu_and_its_compute_capability(cuda_runtime):
     name, capability = cuda.device_info()
     major, minor = capability.split(".")
     assert name and "\x00" not in name
@@ -76,15 +65,15 @@ def test_device_info_names_the_gpu_and_its_compute_capability(rt):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int64])
-def test_buffers_round_trip_through_the_device(rt, dtype):
+def test_buffers_round_trip_through_the_device(cuda_runtime, dtype):
     stream = cuda.new_stream()
     shape = (3, 1, 17, 23)  # odd sizes: nothing may rely on page or vector alignment
     source, target = cuda.Buffers(shape, dtype), cuda.Buffers(shape, dtype)
     values = np.arange(np.prod(shape)).reshape(shape).astype(dtype)
     source.host[...] = values
     source.to_device(stream)
-    cuda.check(rt.cudaMemcpyAsync(target.device, source.device, source.nbytes,
-                                  rt.cudaMemcpyKind.cudaMemcpyDeviceToDevice, stream), "copy")
+    cuda.check(cuda_runtime.cudaMemcpyAsync(target.device, source.device, source.nbytes,
+                                            cuda_runtime.cudaMemcpyKind.cudaMemcpyDeviceToDevice, stream), "copy")
     target.to_host(stream)
     cuda.synchronize(stream)
     np.testing.assert_array_equal(target.host, values)
@@ -92,35 +81,46 @@ def test_buffers_round_trip_through_the_device(rt, dtype):
     source.free()  # freeing twice is harmless
 
 
-def test_failed_cuda_call_names_the_call(rt):
+def test_failed_cuda_call_names_the_call(cuda_runtime):
     with pytest.raises(Exception, match="cudaMalloc"):
-        cuda.check(rt.cudaMalloc(1 << 60), "cudaMalloc")
+        cuda.check(cuda_runtime.cudaMalloc(1 << 60), "cudaMalloc")
 
 
 @pytest.mark.parametrize("cuda_graph", [False, True])
-def test_backend_run_returns_each_calls_own_output(rt, cuda_graph):
-    backend = copy_backend(rt, cuda_graph)
+def test_runner_returns_each_calls_own_output(cuda_runtime, cuda_graph):
+    runner = copy_runner(cuda_runtime, cuda_graph)
     rng = np.random.default_rng(0)
     for shape in [(1, 3, 8, 8)] * 4 + [(4, 3, 16, 16)] * 3 + [(1, 3, 8, 8)]:
         x = rng.standard_normal(shape).astype(np.float32)
-        (y,) = backend.run({"x": x})
+        (y,) = runner.run({"x": x})
         np.testing.assert_array_equal(y, x)
-    state = backend._local.state
-    assert len(state["buffers"]) == 2  # one buffer set per shape, reused after
-    assert set(state["graphs"]) == ({((1, 3, 8, 8),), ((4, 3, 16, 16),)} if cuda_graph else set())
+    state = runner.state()
+    assert len(state.buffers) == 2  # one buffer set per shape, reused after
+    assert set(state.graphs) == ({((1, 3, 8, 8),), ((4, 3, 16, 16),)} if cuda_graph else set())
     # With graphs, the engine is enqueued directly once and captured once per shape; replays skip it.
-    assert backend._engine.contexts[0].executions == (4 if cuda_graph else 8)
+    assert runner.engine.contexts[0].executions == (4 if cuda_graph else 8)
 
 
-def test_backend_refuses_shapes_outside_the_profile_before_touching_the_gpu(rt):
-    backend = copy_backend(rt, cuda_graph=False)
+def test_runner_refuses_shapes_outside_the_profile_before_touching_the_gpu(cuda_runtime):
+    runner = copy_runner(cuda_runtime, cuda_graph=False)
     with pytest.raises(Exception, match="axis 2 is 32, outside the engine's profile"):
-        backend.run({"x": np.zeros((1, 3, 32, 32), np.float32)})
-    assert getattr(backend._local, "state", None) is None
+        runner.run({"x": np.zeros((1, 3, 32, 32), np.float32)})
+    assert runner.engine.contexts == []  # no context, stream or buffer was made
 
 
-def test_each_thread_gets_its_own_context_stream_and_buffers(rt):
-    backend = copy_backend(rt, cuda_graph=True)
+@pytest.mark.parametrize("cuda_graph", [False, True])
+def test_a_failed_enqueue_names_the_shapes_and_leaves_the_stream_usable(cuda_runtime, cuda_graph):
+    runner = copy_runner(cuda_runtime, cuda_graph, fail=True)
+    x = np.ones((1, 3, 8, 8), np.float32)
+    runner.state().seen.add(((1, 3, 8, 8),))  # with graphs, the next call is the capturing one
+    with pytest.raises(BackendUnavailableError, match=r"execute_async_v3 failed.*\(1, 3, 8, 8\)"):
+        runner.run({"x": x})
+    cuda.synchronize(runner.state().stream)  # a capture left open would make this fail
+    assert runner.state().graphs == {}
+
+
+def test_each_thread_gets_its_own_context_stream_and_buffers(cuda_runtime):
+    runner = copy_runner(cuda_runtime, cuda_graph=True)
     rng = np.random.default_rng(1)
     inputs = [rng.standard_normal((2, 3, 8, 8)).astype(np.float32) for _ in range(8)]
     results, streams, failures = {}, {}, []
@@ -128,9 +128,9 @@ def test_each_thread_gets_its_own_context_stream_and_buffers(rt):
     def work(index):
         try:
             for _ in range(5):
-                (y,) = backend.run({"x": inputs[index]})
+                (y,) = runner.run({"x": inputs[index]})
                 results.setdefault(index, []).append(y)
-            streams[index] = int(backend._local.state["stream"])
+            streams[index] = int(runner.state().stream)
         except Exception as exc:  # reported below: an assertion in a thread would be lost
             failures.append(exc)
 
@@ -140,7 +140,7 @@ def test_each_thread_gets_its_own_context_stream_and_buffers(rt):
     for thread in threads:
         thread.join()
     assert not failures, failures
-    assert len(backend._engine.contexts) == len(inputs) == len(set(streams.values()))
+    assert len(runner.engine.contexts) == len(inputs) == len(set(streams.values()))
     for index, outputs in results.items():
         for y in outputs:
             np.testing.assert_array_equal(y, inputs[index])
