@@ -22,11 +22,18 @@ FP32_LAYER_TYPES = ("NORMALIZATION", "SOFTMAX", "REDUCE", "RNN_V2", "LOOP", "REC
 
 
 def layers_to_pin(layers: list[tuple[str, str]], fp32_nodes: list[str]) -> list[str]:
-    """Names of network layers to pin to FP32: those the ONNX parser made from an FP32-kept ONNX node
-    (TensorRT names them after the node, sometimes with a suffix) and those of a risky type."""
-    pinned = []
+    """Names of network layers to pin to FP32: those the ONNX parser made from an FP32-kept ONNX node and
+    those of a risky type.
+
+    TensorRT's ONNX parser names a node's first layer after the node and any further ones
+    ``<node>_<counter>``. Another node may itself be called ``<node>_1`` (PyTorch's exporter numbers repeats
+    that way) and would be pinned too: that costs speed, never accuracy, and the zoo's models are checked
+    to have no such case (tests/export/test_tensorrt_build.py).
+    """
+    kept, pinned = set(fp32_nodes), []
     for name, type_name in layers:
-        from_node = any(name == node or name.startswith(f"{node}_") or name.startswith(f"{node}/") for node in fp32_nodes)
+        base, _, suffix = name.rpartition("_")
+        from_node = name in kept or (suffix.isdigit() and base in kept)
         if from_node or type_name.upper() in FP32_LAYER_TYPES:
             pinned.append(name)
     return pinned

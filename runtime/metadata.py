@@ -2,11 +2,26 @@
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from visionrt.errors import ArtifactError
+from visionrt.extras import require
 
 KEY = "visionrt"
+
+
+def read_custom_map(path: Path) -> dict[str, str]:
+    """An ONNX file's ``metadata_props``, read through a CPU session that runs no graph optimizer.
+
+    Reading metadata needs none, and an optimizer can crash the process: ONNX Runtime 1.32's NCHWc
+    transformer segfaults on the FP16 digit reader (see ``backends.ort.disabled_optimizers``).
+    """
+    ort = require("onnxruntime", None)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    return dict(session.get_modelmeta().custom_metadata_map)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import numpy as np
 from visionrt.errors import ArtifactError, BackendUnavailableError
 from visionrt.extras import require
 from visionrt.runtime.backends.base import Backend, TensorSpec, Target, register
+from visionrt.runtime.metadata import KEY as METADATA_KEY, read_custom_map
 
 PROVIDERS = {  # device -> (provider, speed rank, what to install when it is missing)
     "tensorrt": ("TensorrtExecutionProvider", 10, "onnxruntime-gpu with TensorRT libraries (visionrt[gpu])"),
@@ -49,14 +50,10 @@ def disabled_optimizers(path: Path, target: Target) -> list[str]:
     """
     if target.device != "cpu":
         return []
-    ort = _onnxruntime()
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
-        peek = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        text = read_custom_map(path).get(METADATA_KEY)
     except Exception:  # unreadable files get their error from the real session below
         return []
-    text = peek.get_modelmeta().custom_metadata_map.get("visionrt")
     try:
         precision = json.loads(text).get("precision") if text else None
     except json.JSONDecodeError:

@@ -20,7 +20,7 @@ from visionrt.runtime.backends import cuda
 from visionrt.runtime.backends.base import Backend, Target, TensorSpec, register
 from visionrt.runtime.backends.engine_runner import EngineRunner
 from visionrt.runtime.engine_cache import EngineCache, EngineKey
-from visionrt.runtime.metadata import KEY as METADATA_KEY
+from visionrt.runtime.metadata import KEY as METADATA_KEY, read_custom_map
 from visionrt.runtime.profiles import Profile, profile_from_metadata
 
 SPEED_RANK = 5  # ahead of every ONNX Runtime provider
@@ -32,13 +32,10 @@ def tensorrt():
 
 
 def read_onnx_metadata(path: Path) -> dict:
-    """The visionrt metadata of an ONNX file, read with onnxruntime's CPU session (no GPU, no onnx package)."""
+    """The visionrt metadata of an ONNX file (read with onnxruntime's CPU build: no GPU, no onnx package)."""
     import json
 
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    text = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+    text = read_custom_map(path).get(METADATA_KEY)
     if text is None:
         raise ArtifactError(f"{path} has no visionrt metadata; TensorRT engines are built for zoo artifacts")
     return json.loads(text)

@@ -5,6 +5,7 @@ import importlib.util
 import numpy as np
 import pytest
 
+from visionrt import model_zoo
 from visionrt.export.tensorrt_build import layers_to_pin
 
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
@@ -19,6 +20,24 @@ def test_layers_made_from_fp32_kept_nodes_are_pinned_with_their_suffixes():
 
 def test_a_node_name_prefix_of_another_does_not_pin_it():
     assert layers_to_pin([("node_conv2", "CONVOLUTION")], fp32_nodes=["node_conv"]) == []
+
+
+def test_a_kept_nodes_extra_layers_are_pinned_but_not_a_longer_name_it_begins():
+    layers = [("node_add", "ELEMENTWISE"), ("node_add_12", "SHUFFLE"), ("node_add_x", "ELEMENTWISE")]
+    assert layers_to_pin(layers, fp32_nodes=["node_add"]) == ["node_add", "node_add_12"]
+
+
+@pytest.mark.parametrize("name", [n for n in model_zoo.names() if model_zoo.installed(n)])
+def test_each_zoo_models_fp16_pins_name_exactly_its_fp32_kept_nodes(name):
+    """The parser names layers after the FP32 ONNX's nodes: pinning over those names must hit exactly the
+    nodes the FP16 export kept in FP32 (its metadata's list), no more, no fewer."""
+    onnx = pytest.importorskip("onnx")
+    from visionrt.runtime.backends.tensorrt import read_onnx_metadata
+
+    version = model_zoo.model_dir(name) / "1"
+    kept = read_onnx_metadata(version / "model_fp16.onnx").get("fp32_nodes", [])
+    graph = onnx.load(str(version / "model.onnx"), load_external_data=False).graph
+    assert sorted(layers_to_pin([(node.name, "ONNX_NODE") for node in graph.node], kept)) == sorted(kept)
 
 
 def test_the_fp16_backend_builds_from_the_fp32_onnx_with_the_fp16_pins(shipped_dir):
