@@ -1,5 +1,7 @@
-"""Shared fixtures: a tiny trained checkpoint and its export, made once per test session."""
+"""Shared fixtures: a tiny trained checkpoint and its export, made once per test session, and the emulated
+CUDA runtime and TensorRT (tests/support) that let the GPU path's logic run on any machine."""
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -43,3 +45,27 @@ def tiny_export(tiny_run, tmp_path_factory):
     repository = tmp_path_factory.mktemp("repository")
     report = export_checkpoint(tiny_run / "best.pt", ExportOptions(repository=repository))
     return repository, report
+
+
+@pytest.fixture
+def emulated_cuda(monkeypatch):
+    """The emulated CUDA runtime (tests/support/emulated_cuda.py) in place of cuda-python's."""
+    from emulated_cuda import EmulatedCudaRuntime
+
+    from visionrt.runtime.backends import cuda
+
+    emulator = EmulatedCudaRuntime()
+    monkeypatch.setattr(cuda, "cudart", lambda: emulator)
+    return emulator
+
+
+@pytest.fixture
+def emulated_tensorrt(monkeypatch, emulated_cuda, tmp_path):
+    """The emulated ``tensorrt`` module (tests/support/emulated_tensorrt.py) on the emulated CUDA runtime,
+    with the engine cache in a fresh folder."""
+    from emulated_tensorrt import EmulatedTensorRT
+
+    module = EmulatedTensorRT()
+    monkeypatch.setitem(sys.modules, "tensorrt", module)
+    monkeypatch.setenv("VISIONRT_ENGINE_CACHE", str(tmp_path / "engines"))
+    return module

@@ -1,6 +1,7 @@
 """Which layers an FP16 engine pins to FP32, and the native TensorRT path where TensorRT exists."""
 
 import importlib.util
+import json
 
 import numpy as np
 import pytest
@@ -66,3 +67,81 @@ def test_engine_matches_onnxruntime_on_the_digits(tmp_path, shipped_dir, digits_
     images = runtime.tasks.images.preprocess(list(digits_test_split[0]), reference.info.preprocessing)
     got = np.concatenate([engine.run({"image": images[i : i + 64]})[0] for i in range(0, len(images), 64)])
     assert (got.argmax(1) == reference.run(images).argmax(1)).mean() >= 0.999
+
+
+# What the builder is asked for, on the emulated TensorRT (tests/support): the calls, not TensorRT's behaviour.
+
+def build(name: str, precision: str, cache_root, **options):
+    from visionrt.export.tensorrt_build import build_engine
+    from visionrt.runtime.engine_cache import EngineCache
+
+    onnx_file = {"fp16": "model_fp16.onnx", "fp32": "model.onnx"}[precision]
+    return build_engine(model_zoo.model_dir(name) / "1" / onnx_file, EngineCache(cache_root), **options)
+
+
+def test_an_fp16_build_asks_for_fp16_with_obeyed_fp32_pins_the_profile_and_the_workspace(emulated_tensorrt, tmp_path,
+                                                                                         capsys):
+    from visionrt.runtime.backends.tensorrt import read_onnx_metadata
+    from visionrt.runtime.profiles import profile_from_metadata
+
+    meta = read_onnx_metadata(model_zoo.model_dir("digit_reader") / "1" / "model_fp16.onnx")
+    engine = build("digit_reader", "fp16", tmp_path, workspace=1 << 28)
+    (request,) = emulated_tensorrt.builds
+    assert request["flags"] == ["FP16", "OBEY_PRECISION_CONSTRAINTS"] and request["workspace"] == 1 << 28
+    profile = profile_from_metadata(meta)
+    assert request["profiles"] == [{profile.input_name: [list(profile.min), list(profile.opt), list(profile.max)]}]
+    # The LSTM's two layers and the LogSoftmax: the nodes the FP16 export kept in FP32, found by layer name.
+    assert sorted(request["pinned"]) == ["node_log_softmax", "node_lstm__2", "node_lstm__2_1"]
+    assert engine.parent == tmp_path and engine.name.startswith("digit_reader-fp16-sm90-trt10.0.0+emulated-")
+    assert json.loads(engine.with_name(engine.name + ".json").read_text())["metadata"] == meta
+    out = capsys.readouterr().out
+    assert "building TensorRT 10.0.0+emulated fp16 engine for digit_reader on Emulated GPU" in out
+    assert "[tensorrt] Building engine (emulated): 1 steps" in out and f"engine written to {engine}" in out
+
+
+def test_an_fp32_build_sets_no_precision_flag_and_pins_nothing(emulated_tensorrt, tmp_path):
+    build("digit_reader", "fp32", tmp_path)
+    (request,) = emulated_tensorrt.builds
+    assert request["flags"] == [] and request["pinned"] == []
+
+
+def test_building_again_for_the_same_machine_reuses_the_engine(emulated_tensorrt, tmp_path, capsys):
+    first = build("digits", "fp16", tmp_path)
+    assert build("digits", "fp16", tmp_path) == first
+    assert len(emulated_tensorrt.builds) == 1
+    assert f"engine already built for this machine: {first}" in capsys.readouterr().out
+
+
+def test_the_timing_cache_persists_into_the_next_build(emulated_tensorrt, tmp_path):
+    build("digits", "fp16", tmp_path)
+    timing = tmp_path / "timing-10.0.0+emulated-sm90.cache"
+    assert json.loads(timing.read_text()) == {"timing_entries": 1}
+    build("digits", "fp32", tmp_path)
+    assert [b["timing_entries_in"] for b in emulated_tensorrt.builds] == [0, 1]
+    assert json.loads(timing.read_text()) == {"timing_entries": 2}
+
+
+@pytest.mark.parametrize("failure", ["parser", "builder"])
+def test_a_failed_build_names_the_file_and_leaves_the_caches_as_they_were(emulated_tensorrt, tmp_path, monkeypatch,
+                                                                          failure):
+    from visionrt.errors import ArtifactError
+
+    build("digits", "fp32", tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    if failure == "parser":
+        monkeypatch.setattr(emulated_tensorrt.OnnxParser, "parse",
+                            lambda parser, model: parser.errors.append("unsupported op 'Foo'") or False)
+        expected = r"parser rejected .*digits/1/model\.onnx: unsupported op 'Foo'"
+    else:
+        emulated_tensorrt.fail_build = True
+        expected = r"failed to build an engine from .*digits/1/model\.onnx"
+    with pytest.raises(ArtifactError, match=expected):
+        build("digits", "fp16", tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_the_export_command_builds_into_the_cache_it_is_given(emulated_tensorrt, tmp_path):
+    from visionrt import cli
+
+    assert cli.main(["export", "digits", "--trt", "--engine-cache", str(tmp_path)]) == 0
+    assert [p.name.split("-")[:2] for p in tmp_path.glob("*.engine")] == [["digits", "fp16"]]
