@@ -1,0 +1,89 @@
+"""The native TensorRT backend through ``runtime.load``, on the emulated TensorRT and CUDA (tests/support).
+
+The emulated engine runs the FP32 ONNX through ONNX Runtime, so agreement with ONNX Runtime here tests
+visionrt's side: engine lookup, tensor binding by name, per-shape buffers, profile checks, threads and
+errors. TensorRT's own numbers are the real-TensorRT test's job (tests/export/test_tensorrt_build.py).
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from visionrt import model_zoo, runtime
+from visionrt.errors import BackendUnavailableError
+from visionrt.export.tensorrt_build import build_engine
+from visionrt.runtime.engine_cache import EngineCache
+
+
+def build(name: str) -> None:
+    """Build the FP16 engine into the default cache, as `visionrt export NAME --trt` would."""
+    build_engine(model_zoo.model_dir(name) / "1" / "model_fp16.onnx", EngineCache())
+
+
+def test_auto_picks_tensorrt_and_says_which_tensorrt_and_gpu(emulated_tensorrt):
+    (first, *_) = runtime.available_backends()
+    assert first.name == "tensorrt:cuda" and first.available
+    assert first.reason == "TensorRT 10.0.0+emulated on Emulated GPU (sm_90)"
+
+
+def test_loading_before_any_build_says_how_to_build_and_never_builds_lazily(emulated_tensorrt):
+    with pytest.raises(BackendUnavailableError, match="no TensorRT engine for digits \\(fp16\\) fits this machine: "
+                       "no engine has been built for this model here yet. Build it explicitly with "
+                       "`visionrt export digits --trt`"):
+        runtime.load("digits")
+    assert emulated_tensorrt.builds == []
+
+
+def test_the_engine_classifies_the_test_split_as_onnx_runtime_does(emulated_tensorrt, digits_test_split):
+    build("digits")
+    engine = runtime.load("digits", backend="tensorrt")
+    reference = runtime.load("digits", backend="onnxruntime:cpu", precision="fp32")
+    images = list(digits_test_split[0][:200])
+    assert [p.label for p in engine.classify(images)] == [p.label for p in reference.classify(images)]
+    described = engine.describe()
+    assert (described["backend"], described["precision"], described["gpu"]) == ("tensorrt", "fp16",
+                                                                                  "Emulated GPU (sm_90)")
+    assert described["engine"].startswith(str(EngineCache().root))
+
+
+def test_a_dynamic_width_reader_gets_buffers_per_shape_and_refuses_widths_outside_its_profile(emulated_tensorrt):
+    build("digit_reader")
+    engine = runtime.load("digit_reader", backend="tensorrt")
+    reference = runtime.load("digit_reader", backend="onnxruntime:cpu", precision="fp32")
+    assert engine.describe()["precision_pins"] == ["node_log_softmax", "node_lstm__2"]
+    rng = np.random.default_rng(0)
+    for width in (32, 96, 32):
+        x = rng.random((2, 1, 16, width), dtype=np.float32)
+        np.testing.assert_allclose(engine.run(x), reference.run(x), rtol=1e-5, atol=1e-5)
+    with pytest.raises(Exception, match="axis 3 is 2048, outside the engine's profile"):
+        engine.run(np.zeros((1, 1, 16, 2048), np.float32))
+
+
+def test_an_engine_built_for_another_gpu_is_refused_with_what_differs(emulated_tensorrt, emulated_cuda):
+    emulated_cuda.gpu, emulated_cuda.capability = "Emulated L4", (8, 9)
+    build("digits")
+    emulated_cuda.gpu, emulated_cuda.capability = "Emulated GPU", (9, 0)
+    with pytest.raises(BackendUnavailableError, match=r"built with TensorRT 10\.0\.0\+emulated for sm_89 \(Emulated "
+                       r"L4\), this machine has TensorRT 10\.0\.0\+emulated and sm_90 \(Emulated GPU\)"):
+        runtime.load("digits", backend="tensorrt")
+
+
+def test_a_corrupted_engine_file_is_refused_not_deserialized(emulated_tensorrt):
+    build("digits")
+    (engine_file,) = EngineCache().root.glob("digits-*.engine")
+    engine_file.write_bytes(engine_file.read_bytes()[:-1])
+    with pytest.raises(BackendUnavailableError, match="engine file missing or corrupt"):
+        runtime.load("digits", backend="tensorrt")
+
+
+def test_concurrent_callers_each_get_their_own_context_and_the_serial_results(emulated_tensorrt):
+    build("digits")
+    model = runtime.load("digits", backend="tensorrt")
+    rng = np.random.default_rng(1)
+    batches = [rng.standard_normal((int(rng.integers(1, 9)), 1, 8, 8)).astype(np.float32) for _ in range(48)]
+    serial = [model.run(b) for b in batches]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        concurrent = list(pool.map(model.run, batches))
+    for expected, got in zip(serial, concurrent):
+        np.testing.assert_array_equal(expected, got)
