@@ -25,24 +25,31 @@ def available_backends() -> list[Target]:
 
 
 def load(source: str | os.PathLike, backend: str = "auto", precision: str = "auto", *,
-         threads: int | None = None) -> "Model | VAE":
+         threads: int | None = None, cuda_graph: bool = False) -> "Model | VAE":
     """Load ``source`` (zoo name, model folder or .onnx file) on ``backend`` at ``precision``.
 
     backend: "auto" (fastest available), a backend name such as "onnxruntime", or "backend:device" such as
     "onnxruntime:cpu". precision: "auto" (FP16 on a GPU, FP32 on a CPU), "fp32" or "fp16".
+    cuda_graph: native TensorRT only; each thread captures a CUDA graph on a shape's second call and replays
+    it after, which removes launch overhead for fixed shapes.
     Returns a task-specific Model (e.g. a Classifier with ``classify``) when the artifact names its task.
     """
     parts = model_zoo.composite(source) if isinstance(source, str) else None
     if parts:  # one name, several graphs (the VAE): load each, join them
-        return COMPOSITES[source](*(load(part, backend, precision, threads=threads) for part in parts))
+        return COMPOSITES[source](*(load(part, backend, precision, threads=threads, cuda_graph=cuda_graph)
+                                    for part in parts))
     resolved = sources.resolve(source)
     target, target_reason = selection.choose_target(backend, available_backends())
+    if cuda_graph and target.backend != "tensorrt":
+        raise UserInputError(f"cuda_graph=True needs the native TensorRT backend, and {target.name} was chosen "
+                             f"({target_reason}); pass backend='tensorrt'")
     if "file" in resolved.files:
         path, chosen, precision_reason = resolved.files["file"], None, None
     else:
         chosen, precision_reason = selection.choose_precision(precision, target, resolved.precisions())
         path = resolved.files[chosen]
-    engine = backend_classes()[target.backend](path, target, threads=threads)
+    options = {"cuda_graph": True} if cuda_graph else {}
+    engine = backend_classes()[target.backend](path, target, threads=threads, **options)
     info = ModelInfo.from_custom_map(engine.custom_metadata, str(path))
     if chosen is None:  # a single file is whatever precision it was exported at
         chosen = info.precision or "unknown"

@@ -87,3 +87,22 @@ def test_concurrent_callers_each_get_their_own_context_and_the_serial_results(em
         concurrent = list(pool.map(model.run, batches))
     for expected, got in zip(serial, concurrent):
         np.testing.assert_array_equal(expected, got)
+
+
+def test_with_cuda_graphs_each_shape_is_captured_once_and_replayed_with_fresh_inputs(emulated_tensorrt):
+    build("digits")
+    model = runtime.load("digits", backend="tensorrt", cuda_graph=True)
+    reference = runtime.load("digits", backend="onnxruntime:cpu", precision="fp32")
+    rng = np.random.default_rng(2)
+    for batch in (4, 4, 4, 1, 1, 4):
+        x = rng.standard_normal((batch, 1, 8, 8)).astype(np.float32)
+        np.testing.assert_allclose(model.run(x), reference.run(x), rtol=1e-5, atol=1e-5)
+    assert model.describe()["cuda_graph"] is True
+
+
+def test_cuda_graphs_on_another_backend_are_refused_by_name():
+    from visionrt.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="cuda_graph=True needs the native TensorRT backend, and "
+                                             "onnxruntime:cpu was chosen"):
+        runtime.load("digits", backend="onnxruntime:cpu", cuda_graph=True)
