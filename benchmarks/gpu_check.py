@@ -41,6 +41,12 @@ def speedup_rows(result: dict) -> list[dict]:
             for r in result["rows"] if r["device"] == "cuda"]
 
 
+def tensorrt_bar_rows(results: dict[str, dict]) -> list[dict]:
+    """Per model, the benchmark's TensorRT FP16 against eager FP32 bar, where a native engine ran."""
+    key = "tensorrt_fp16_vs_eager_fp32_cuda_batch1"
+    return [{"model": name, **result["bars"][key]} for name, result in results.items() if key in result["bars"]]
+
+
 def chosen_models(requested: list[str] | None) -> list[str]:
     """The installed zoo models to check: all of them, or the requested ones (each must be installed)."""
     installed = [name for name in model_zoo.names() if model_zoo.installed(name)]
@@ -68,6 +74,7 @@ def run(out: Path, iters: int, compile_model: bool, models: list[str] | None = N
                "models": installed,
                "fp16_parity": [row for r in results.values() for row in parity_rows(r)],
                "cuda_speedups": [row for r in results.values() for row in speedup_rows(r)],
+               "tensorrt_bar": tensorrt_bar_rows(results),
                "runtime_backends": [{"name": t.name, "available": t.available, "reason": t.reason}
                                     for t in runtime.available_backends()]}
     atomic.write_text(out / "gpu_check.json", json.dumps(summary, indent=1))
@@ -88,6 +95,11 @@ def markdown(summary: dict) -> str:
         report.markdown_table(summary["fp16_parity"], parity_columns, parity_columns), "",
         "## CUDA latency and speedup over eager FP32 (p50)",
         report.markdown_table(summary["cuda_speedups"], speed_columns, speed_columns), "",
+        f"## TensorRT FP16 against eager FP32, batch 1, host to host (bar >= {harness.MIN_TENSORRT_SPEEDUP}x on "
+        "style and colorizer)",
+        report.markdown_table(summary["tensorrt_bar"], ("model", "value", "met", "row"),
+                              ("model", "speedup", "met", "faster engine row"))
+        if summary.get("tensorrt_bar") else "Not measured: no native TensorRT backend ran on this machine.", "",
         "Per-model tables with every row, cold start and raw samples: `<model>/bench_<model>.{md,json,png}`.", ""])
 
 

@@ -17,9 +17,10 @@ from visionrt.errors import UserInputError
 from visionrt.export import validate
 from visionrt.extras import require
 
-# The bars the digits issue sets (benchmark figures, never timed tests).
+# The bars the issues set (benchmark figures, never timed tests).
 MIN_SPEEDUP_BATCH1 = 3.0
 MAX_OVERHEAD_PCT = 10.0
+MIN_TENSORRT_SPEEDUP = 4.0  # the GPU issue's bar, for style and colorizer
 OVERHEAD_BLOCKS = 5
 
 
@@ -136,13 +137,15 @@ def run(config: BenchConfig) -> dict:
     bar = tqdm(total=len(rows_to_time) * len(shapes), desc=f"bench {config.model}", unit="row",
                disable=not config.progress)
     for candidate in rows_to_time:
+        prepared = candidate.prepare() if candidate.prepare else None
         started = time.perf_counter()
         bind = candidate.load()
         call, fetch = bind(batch_of(real, 1))
         fetch()
         if candidate.device == "cuda":
             torch.cuda.synchronize()
-        cold.append({**_identity(candidate), "load_and_first_call_ms": (time.perf_counter() - started) * 1e3})
+        cold.append({**_identity(candidate), "load_and_first_call_ms": (time.perf_counter() - started) * 1e3,
+                     "prepared": prepared})
         for shape in shapes:
             bar.set_postfix_str(f"{candidate.label} batch {shape[0]} {'x'.join(map(str, inputs[shape].shape[2:]))}")
             rows.append(time_row(candidate, bind, inputs[shape], references[shape], config, torch))
@@ -257,13 +260,19 @@ def paired_overhead(model_dir: Path, real: np.ndarray, config: BenchConfig) -> d
 
 
 def bars(rows: list[dict], overhead: dict | None) -> dict:
-    """The issue's two CPU bars at batch 1, from p50 latencies of this run."""
-    def find(name, batch=1):
-        return next((r for r in rows if r["name"] == name and r["device"] == "cpu" and r["precision"] == "fp32"
-                     and r["batch"] == batch and r["sweep"] == "batch"
-                     and r["backend"] in ("pytorch", "onnxruntime:cpu")), None)
+    """The issues' bars at batch 1, from p50 latencies of this run: the digits issue's two CPU bars, and the GPU
+    issue's TensorRT FP16 against eager FP32 (set for style and colorizer; host timing on both sides)."""
+    return {**cpu_bars(rows, overhead), **tensorrt_bar(rows)}
 
-    eager, runtime_row = find("pytorch-eager"), find("visionrt")
+
+def _batch1(rows: list[dict], device: str, **fields) -> list[dict]:
+    return [r for r in rows if r["device"] == device and r["batch"] == 1 and r.get("sweep", "batch") == "batch"
+            and r["timing"] == "host" and all(r[k] == v for k, v in fields.items())]
+
+
+def cpu_bars(rows: list[dict], overhead: dict | None) -> dict:
+    eager = next(iter(_batch1(rows, "cpu", name="pytorch-eager", precision="fp32")), None)
+    runtime_row = next(iter(_batch1(rows, "cpu", name="visionrt", backend="onnxruntime:cpu", precision="fp32")), None)
     at_batch1 = next((o for o in (overhead or {}).get("by_batch", []) if o["batch"] == 1), None)
     if not (eager and runtime_row and at_batch1):
         return {}
@@ -275,6 +284,18 @@ def bars(rows: list[dict], overhead: dict | None) -> dict:
         "overhead_vs_bare_onnxruntime_batch1_pct": {"value": overhead, "bar": f"<= {MAX_OVERHEAD_PCT}%",
                                                     "met": overhead <= MAX_OVERHEAD_PCT},
     }
+
+
+def tensorrt_bar(rows: list[dict]) -> dict:
+    """The faster of the TensorRT FP16 rows (with and without a CUDA graph) against eager FP32 on CUDA."""
+    eager = next(iter(_batch1(rows, "cuda", name="pytorch-eager", precision="fp32")), None)
+    engines = _batch1(rows, "cuda", backend="tensorrt:cuda", precision="fp16")
+    if not (eager and engines):
+        return {}
+    best = min(engines, key=lambda r: r["p50_ms"])
+    speedup = eager["p50_ms"] / best["p50_ms"]
+    return {"tensorrt_fp16_vs_eager_fp32_cuda_batch1": {"value": speedup, "bar": f">= {MIN_TENSORRT_SPEEDUP}x",
+                                                        "met": speedup >= MIN_TENSORRT_SPEEDUP, "row": best["name"]}}
 
 
 def _config_dict(config: BenchConfig) -> dict:

@@ -56,9 +56,10 @@ def markdown(result: dict) -> str:
              "noise; the runtime's overhead over a bare session is measured separately, interleaved, below.", "",
              "## Environment", *environment_lines(result["environment"]), "",
              "## Latency", markdown_table(result["rows"]), "",
-             "## Cold start (load and first call, batch 1)",
-             markdown_table(result["cold_start"], ("name", "backend", "device", "precision", "timing", "load_and_first_call_ms"),
-                            ("runner", "backend", "device", "precision", "timing", "ms")), ""]
+             "## Cold start (load and first call, batch 1; an engine build before it is reported on its own)",
+             markdown_table(result["cold_start"], ("name", "backend", "device", "precision", "timing",
+                                                   "load_and_first_call_ms", "prepared"),
+                            ("runner", "backend", "device", "precision", "timing", "ms", "before it")), ""]
     if result.get("copies"):
         columns = ("batch", "width", "h2d_p50_ms", "compute_p50_ms", "d2h_p50_ms", "copy_share")
         parts += ["## Copies versus compute (eager FP32 on CUDA, CUDA events, p50)",
@@ -73,8 +74,10 @@ def markdown(result: dict) -> str:
                                  ("batch", "runtime_us", "bare_us", "overhead_pct", "blocks"),
                                  ("batch", "visionrt p50 us", "bare session p50 us", "overhead %", "per block %")), ""]
     if result.get("bars"):
-        parts += ["## Bars (set for the digits classifier; the same figures, for information, for other models)", *[f"- {name}: {bar['value']:.3g} (bar {bar['bar']}): {'met' if bar['met'] else 'NOT met'}"
-                               for name, bar in result["bars"].items()], ""]
+        parts += ["## Bars (CPU: set for the digits classifier; TensorRT: for style and colorizer; the same "
+                  "figures, for information, for other models)",
+                  *[f"- {name}: {bar['value']:.3g} (bar {bar['bar']}): {'met' if bar['met'] else 'NOT met'}"
+                    for name, bar in result["bars"].items()], ""]
     return "\n".join(parts)
 
 

@@ -33,8 +33,15 @@ def test_markdown_names_the_sections():
                "fp16_parity": gpu_check.parity_rows(RESULT), "cuda_speedups": gpu_check.speedup_rows(RESULT),
                "runtime_backends": [{"name": "tensorrt:cuda", "available": False, "reason": "not installed"}]}
     text = gpu_check.markdown(summary)
-    for heading in ("# GPU check", "## FP16 against eager FP32", "## CUDA latency", "- no `tensorrt:cuda`: not installed"):
+    for heading in ("# GPU check", "## FP16 against eager FP32", "## CUDA latency", "- no `tensorrt:cuda`: not installed",
+                    "Not measured: no native TensorRT backend ran on this machine."):
         assert heading in text
+
+
+def test_the_tensorrt_bar_is_reported_per_model_where_an_engine_ran():
+    bar = {"value": 5.0, "bar": ">= 4.0x", "met": True, "row": "visionrt-cuda-graph"}
+    results = {"style": {"bars": {"tensorrt_fp16_vs_eager_fp32_cuda_batch1": bar}}, "digits": {"bars": {}}}
+    assert gpu_check.tensorrt_bar_rows(results) == [{"model": "style", **bar}]
 
 
 def test_without_a_gpu_it_exits_2_with_a_reason(tmp_path, capsys):

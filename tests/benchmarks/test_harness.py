@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from visionrt.benchmarks import harness
@@ -94,6 +95,48 @@ def test_gpu_onnxruntime_targets_get_a_device_resident_io_binding_row(monkeypatc
     assert ("onnxruntime:cuda", "fp16", "device-resident") in labels
     assert ("onnxruntime:cuda", "fp16", "host") in labels
     assert not any(c.timing == "device-resident" for c in rows if c.device == "cpu")
+
+
+def test_native_tensorrt_targets_get_an_engine_build_before_cold_start_and_a_cuda_graph_row(monkeypatch,
+                                                                                             shipped_dir):
+    from visionrt import runtime
+    from visionrt.benchmarks import candidates
+    from visionrt.runtime.backends.base import Target
+
+    monkeypatch.setattr(runtime, "available_backends", lambda: [Target("tensorrt", "cuda", True, "pretend", 5)])
+    rows = candidates.runtime_candidates(shipped_dir, ["cuda"])
+    assert [(c.name, c.precision, c.prepare is not None) for c in rows] == [
+        ("visionrt", "fp16", True), ("visionrt-cuda-graph", "fp16", False),
+        ("visionrt", "fp32", True), ("visionrt-cuda-graph", "fp32", False)]
+
+
+def test_tensorrt_rows_build_once_then_run_like_onnx_runtime(emulated_tensorrt, shipped_dir, digits_test_split):
+    from visionrt import runtime
+    from visionrt.benchmarks import candidates
+    from visionrt.runtime.tasks import images
+
+    reference = runtime.load(shipped_dir, backend="onnxruntime:cpu", precision="fp32")
+    batch = images.preprocess(list(digits_test_split[0][:8]), reference.info.preprocessing)
+    fp16 = [c for c in candidates.runtime_candidates(shipped_dir, ["cuda"]) if c.precision == "fp16"]
+    assert fp16[0].prepare().startswith("engine built in ")
+    assert fp16[0].prepare().startswith("engine found in the cache: digits-fp16-sm90-")
+    for candidate in fp16:
+        call, fetch = candidate.load()(batch)
+        call()
+        np.testing.assert_allclose(fetch(), reference.run(batch), rtol=1e-5, atol=1e-5)
+
+
+def test_the_tensorrt_bar_takes_the_faster_engine_row_against_eager_fp32_on_cuda():
+    def row(name, backend, precision, p50, batch=1):
+        return {"name": name, "backend": backend, "device": "cuda", "precision": precision, "timing": "host",
+                "batch": batch, "sweep": "batch", "p50_ms": p50}
+
+    rows = [row("pytorch-eager", "pytorch", "fp32", 4.0), row("pytorch-eager", "pytorch", "fp16", 2.0),
+            row("visionrt", "tensorrt:cuda", "fp16", 1.25), row("visionrt-cuda-graph", "tensorrt:cuda", "fp16", 0.8),
+            row("visionrt-cuda-graph", "tensorrt:cuda", "fp16", 0.1, batch=8)]
+    bar = harness.bars(rows, overhead=None)["tensorrt_fp16_vs_eager_fp32_cuda_batch1"]
+    assert (bar["value"], bar["met"], bar["row"]) == (5.0, True, "visionrt-cuda-graph")
+    assert harness.bars(rows[:2], overhead=None) == {}  # no engine row: no figure, rather than a made-up one
 
 
 def test_the_report_names_the_registry_batches_it_swept_when_none_were_given(tmp_path):
