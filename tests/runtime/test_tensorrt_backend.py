@@ -1,11 +1,10 @@
 """The native TensorRT backend through ``runtime.load``, on the emulated TensorRT and CUDA (tests/support).
 
 The emulated engine runs the FP32 ONNX through ONNX Runtime, so agreement with ONNX Runtime here tests
-visionrt's side: engine lookup, tensor binding by name, per-shape buffers, profile checks, threads and
-errors. TensorRT's own numbers are the real-TensorRT test's job (tests/export/test_tensorrt_build.py).
+visionrt's side: engine lookup, tensor binding by name, per-shape buffers, profile checks and errors
+(threads: tests/runtime/test_threads.py). TensorRT's own numbers are the real-TensorRT test's job
+(tests/export/test_tensorrt_build.py).
 """
-
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -75,18 +74,6 @@ def test_a_corrupted_engine_file_is_refused_not_deserialized(emulated_tensorrt):
     engine_file.write_bytes(engine_file.read_bytes()[:-1])
     with pytest.raises(BackendUnavailableError, match="engine file missing or corrupt"):
         runtime.load("digits", backend="tensorrt")
-
-
-def test_concurrent_callers_each_get_their_own_context_and_the_serial_results(emulated_tensorrt):
-    build("digits")
-    model = runtime.load("digits", backend="tensorrt")
-    rng = np.random.default_rng(1)
-    batches = [rng.standard_normal((int(rng.integers(1, 9)), 1, 8, 8)).astype(np.float32) for _ in range(48)]
-    serial = [model.run(b) for b in batches]
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        concurrent = list(pool.map(model.run, batches))
-    for expected, got in zip(serial, concurrent):
-        np.testing.assert_array_equal(expected, got)
 
 
 def test_with_cuda_graphs_each_shape_is_captured_once_and_replayed_with_fresh_inputs(emulated_tensorrt):

@@ -3,12 +3,26 @@
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 
-from visionrt import runtime
+from visionrt import model_zoo, runtime
 
 
-def test_concurrent_run_matches_serial():
-    model = runtime.load("digits", backend="onnxruntime:cpu")
+@pytest.fixture(params=["onnxruntime:cpu", "tensorrt"])
+def backend(request) -> str:
+    """ONNX Runtime (one shared session), and native TensorRT (a context per thread) on the emulated
+    TensorRT of tests/support, where sharing one context between threads makes this test fail."""
+    if request.param == "tensorrt":
+        from visionrt.export.tensorrt_build import build_engine
+        from visionrt.runtime.engine_cache import EngineCache
+
+        request.getfixturevalue("emulated_tensorrt")
+        build_engine(model_zoo.model_dir("digits") / "1" / "model_fp16.onnx", EngineCache())
+    return request.param
+
+
+def test_concurrent_run_matches_serial(backend):
+    model = runtime.load("digits", backend=backend)
     rng = np.random.default_rng(0)
     batches = [rng.standard_normal((int(rng.integers(1, 9)), 1, 8, 8)).astype(np.float32) for _ in range(64)]
     serial = [model.run(b) for b in batches]
