@@ -46,9 +46,10 @@ class EngineRunner:
             self.profile.check(feeds[name].shape)  # before any GPU work, so a refused call costs nothing
         state = self.state()
         signature = tuple(tuple(feeds[n].shape) for n in self.input_names)
-        buffers = self._buffers_for(state, signature)
         for name in self.input_names:
             state.context.set_input_shape(name, feeds[name].shape)
+        buffers = self._buffers_for(state, signature)
+        for name in self.input_names:
             np.copyto(buffers[name].host, feeds[name], casting="same_kind")
             buffers[name].to_device(state.stream)
         for name, buffer in buffers.items():
@@ -60,10 +61,9 @@ class EngineRunner:
         return [buffers[name].host.copy() for name in self.output_names]
 
     def _buffers_for(self, state: ThreadState, signature: tuple) -> dict:
-        """Device and pinned host buffers for this signature, allocated on its first call only."""
+        """Device and pinned host buffers for this signature, allocated on its first call only; the context's
+        input shapes must already be set, since output shapes are read from it."""
         if signature not in state.buffers:
-            for name, shape in zip(self.input_names, signature):
-                state.context.set_input_shape(name, shape)
             buffers = {n: cuda.Buffers(shape, self.dtypes[n]) for n, shape in zip(self.input_names, signature)}
             buffers.update({n: cuda.Buffers(tuple(state.context.get_tensor_shape(n)), self.dtypes[n])
                             for n in self.output_names})
