@@ -9,7 +9,8 @@ from pathlib import Path
 
 from visionrt.model_zoo.registry import ModelSpec, composite, get, names, register, resolve
 
-__all__ = ["ModelSpec", "composite", "get", "names", "register", "resolve", "repository_path", "model_dir", "installed", "samples_dir"]
+__all__ = ["ModelSpec", "composite", "get", "names", "register", "resolve", "repository_path", "model_dir", "installed",
+           "samples_dir"]
 
 
 def repository_path() -> Path:

@@ -33,8 +33,8 @@ def test_markdown_names_the_sections():
                "fp16_parity": gpu_check.parity_rows(RESULT), "cuda_speedups": gpu_check.speedup_rows(RESULT),
                "runtime_backends": [{"name": "tensorrt:cuda", "available": False, "reason": "not installed"}]}
     text = gpu_check.markdown(summary)
-    for heading in ("# GPU check", "## FP16 against eager FP32", "## CUDA latency", "- no `tensorrt:cuda`: not installed",
-                    "Not measured: no native TensorRT backend ran on this machine."):
+    for heading in ("# GPU check", "## FP16 against eager FP32", "## CUDA latency",
+                    "- no `tensorrt:cuda`: not installed", "Not measured: no native TensorRT backend ran on this machine."):
         assert heading in text
 
 

@@ -3,7 +3,7 @@
 TensorRT itself cannot be installed here, so the engine is a stand-in whose "kernel" is a device-to-device
 copy enqueued on the runner's stream. Everything around it is the backend's own code: per-thread contexts,
 streams and buffers, pinned host copies, tensor addresses, and CUDA graph capture and replay. Each test runs
-on the emulated CUDA runtime (tests/runtime/conftest.py) everywhere, and again on a GPU where there is one.
+on the emulated CUDA runtime (tests/support/emulated_cuda.py) everywhere, and again on a GPU where there is one.
 """
 
 import threading
@@ -53,7 +53,8 @@ class CopyEngine:
 
 def copy_runner(cuda_runtime, cuda_graph: bool, fail: bool = False) -> EngineRunner:
     """The TensorRT backend's runner around a stand-in engine that copies ``x`` (float32) to ``y``."""
-    return EngineRunner(CopyEngine(cuda_runtime, fail), ["x"], ["y"], {"x": np.dtype(np.float32), "y": np.dtype(np.float32)},
+    float32 = np.dtype(np.float32)
+    return EngineRunner(CopyEngine(cuda_runtime, fail), ["x"], ["y"], {"x": float32, "y": float32},
                         Profile("x", (1, 3, 4, 4), (2, 3, 8, 8), (4, 3, 16, 16)), cuda_graph)
 
 
