@@ -13,6 +13,7 @@ import numpy as np
 from visionrt.errors import ArtifactError, BackendUnavailableError
 from visionrt.extras import require
 from visionrt.runtime.backends.base import Backend, TensorSpec, Target, register
+from visionrt.runtime.backends.ort_providers import gpu_provider_problem
 from visionrt.runtime.metadata import KEY as METADATA_KEY, read_custom_map
 
 PROVIDERS = {  # device -> (provider, speed rank, what to install when it is missing)
@@ -26,6 +27,18 @@ ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(i
 
 def _onnxruntime():
     return require("onnxruntime", None)
+
+
+def provider_missing(ort, device: str) -> str | None:
+    """Why ``device``'s provider cannot run with this onnxruntime, naming what to install; None if it can.
+    A GPU provider must be in the build and its library must load (see ort_providers)."""
+    provider, _, install = PROVIDERS[device]
+    if provider not in ort.get_available_providers():
+        return f"{provider} is not in this onnxruntime {ort.__version__} build; install {install}"
+    if device == "cpu":
+        return None
+    problem = gpu_provider_problem(ort, device)
+    return f"{provider} is in onnxruntime {ort.__version__} but {problem}; install {install}" if problem else None
 
 
 def provider_options(device: str) -> dict:
@@ -71,19 +84,19 @@ class OnnxRuntimeBackend(Backend):
             ort = _onnxruntime()
         except ImportError as exc:
             return [Target(cls.name, device, False, str(exc), rank) for device, (_, rank, _) in PROVIDERS.items()]
-        have = set(ort.get_available_providers())
         found = []
-        for device, (provider, rank, install) in PROVIDERS.items():
-            if provider in have:
-                reason = f"{provider} is available (onnxruntime {ort.__version__})"
-            else:
-                reason = f"{provider} is not in this onnxruntime {ort.__version__} build; install {install}"
-            found.append(Target(cls.name, device, provider in have, reason, rank))
+        for device, (provider, rank, _) in PROVIDERS.items():
+            problem = provider_missing(ort, device)
+            found.append(Target(cls.name, device, problem is None,
+                                problem or f"{provider} is available (onnxruntime {ort.__version__})", rank))
         return found
 
     def __init__(self, path: Path, target: Target, threads: int | None = None):
         ort = _onnxruntime()
         provider = PROVIDERS[target.device][0]
+        problem = provider_missing(ort, target.device)
+        if problem:
+            raise BackendUnavailableError(f"onnxruntime:{target.device} cannot run here: {problem}")
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads

@@ -1,0 +1,143 @@
+"""ONNX Runtime's GPU providers count as available only where they can start.
+
+onnxruntime-gpu lists its CUDA and TensorRT providers on any machine; the backend loads each provider's
+library as ONNX Runtime would and reports what the loader says. The fake onnxruntime below is a real
+package folder: its provider libraries are a copy of a shared library that loads (libm) or a file that
+does not, so the dynamic loader itself gives the verdicts. The GPU tests at the end run the real CUDA
+provider where onnxruntime-gpu and a GPU exist.
+"""
+
+import shutil
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from visionrt import runtime
+from visionrt.errors import BackendUnavailableError
+from visionrt.runtime.backends import ort as ort_backend
+from visionrt.runtime.backends.ort_providers import library_file
+from visionrt.runtime.selection import choose_target
+
+GPU_BUILD = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+def a_loadable_library() -> Path:
+    """libm as this process maps it (Python links it): a copy of it loads from any folder."""
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        if "/libm.so" in line or "/libm-" in line:
+            return Path(line.split()[-1])
+    pytest.skip("no libm mapped in this process to stand in for a provider library")
+
+
+def fake_onnxruntime(folder: Path, loads: dict[str, bool], preload_prints: str = "") -> types.ModuleType:
+    """An onnxruntime-gpu lookalike whose provider libraries load where ``loads`` says so."""
+    capi = folder / "onnxruntime" / "capi"
+    capi.mkdir(parents=True)
+    for provider, ok in {"shared": True, **loads}.items():
+        target = capi / library_file(provider)
+        if ok:
+            shutil.copy(a_loadable_library(), target)
+        else:
+            target.write_bytes(b"not a shared library")
+    module = types.ModuleType("onnxruntime")
+    module.__file__ = str(folder / "onnxruntime" / "__init__.py")
+    module.__version__ = "1.31.1"
+    module.get_available_providers = lambda: list(GPU_BUILD)
+    module.preloads = []
+
+    def preload_dlls():
+        module.preloads.append(True)
+        print(preload_prints, end="")
+
+    module.preload_dlls = preload_dlls
+    return module
+
+
+@pytest.fixture
+def gpu_build_without_tensorrt(tmp_path, monkeypatch):
+    ort = fake_onnxruntime(tmp_path, {"cuda": True, "tensorrt": False},
+                           preload_prints="Failed to load libcudnn.so.9: cannot open shared object file\n")
+    monkeypatch.setattr(ort_backend, "_onnxruntime", lambda: ort)
+    return ort
+
+
+def onnxruntime_targets() -> dict:
+    return {t.device: t for t in ort_backend.OnnxRuntimeBackend.targets()}
+
+
+def test_a_listed_provider_whose_library_does_not_load_is_unavailable_with_the_loaders_words(
+        gpu_build_without_tensorrt, tmp_path):
+    targets = onnxruntime_targets()
+    trt = targets["tensorrt"]
+    assert not trt.available
+    assert "TensorrtExecutionProvider is in onnxruntime 1.31.1 but its library does not load" in trt.reason
+    assert str(tmp_path / "onnxruntime" / "capi" / library_file("tensorrt")) in trt.reason
+    assert "install onnxruntime-gpu with TensorRT libraries" in trt.reason
+    assert targets["cuda"].available and targets["cuda"].reason == "CUDAExecutionProvider is available " \
+                                                                   "(onnxruntime 1.31.1)"
+    assert targets["cpu"].available
+
+
+def test_auto_then_picks_the_cuda_provider_and_says_why_not_tensorrt(gpu_build_without_tensorrt):
+    chosen, reason = choose_target("auto", runtime.available_backends())
+    assert chosen.name == "onnxruntime:cuda"
+    assert "onnxruntime:tensorrt unavailable (TensorrtExecutionProvider is in onnxruntime" in reason
+
+
+def test_pip_installed_cuda_libraries_are_preloaded_once_and_their_messages_quoted_not_printed(
+        gpu_build_without_tensorrt, capsys):
+    onnxruntime_targets()
+    onnxruntime_targets()
+    assert gpu_build_without_tensorrt.preloads == [True]
+    assert capsys.readouterr().out == ""
+    reason = onnxruntime_targets()["tensorrt"].reason
+    assert "(onnxruntime.preload_dlls: Failed to load libcudnn.so.9: cannot open shared object file)" in reason
+
+
+def test_building_a_session_on_a_provider_that_cannot_start_refuses_before_onnxruntime_falls_back(
+        gpu_build_without_tensorrt, shipped_dir):
+    target = onnxruntime_targets()["tensorrt"]
+    with pytest.raises(BackendUnavailableError, match="onnxruntime:tensorrt cannot run here: .*does not load"):
+        ort_backend.OnnxRuntimeBackend(shipped_dir / "1" / "model.onnx", target)
+
+
+def test_a_cpu_build_lists_gpu_providers_as_missing_without_loading_anything(monkeypatch, tmp_path):
+    ort = fake_onnxruntime(tmp_path, {"cuda": False, "tensorrt": False})
+    ort.get_available_providers = lambda: ["CPUExecutionProvider"]
+    monkeypatch.setattr(ort_backend, "_onnxruntime", lambda: ort)
+    targets = onnxruntime_targets()
+    assert "CUDAExecutionProvider is not in this onnxruntime 1.31.1 build" in targets["cuda"].reason
+    assert ort.preloads == []
+
+
+def cuda_provider_or_skip():
+    ort = pytest.importorskip("onnxruntime")
+    problem = ort_backend.provider_missing(ort, "cuda")
+    if problem:
+        pytest.skip(problem)
+
+
+@pytest.mark.gpu
+def test_on_a_gpu_the_fp16_digits_classifier_agrees_with_fp32_on_the_cpu(shipped_dir, digits_test_split):
+    from visionrt.runtime.tasks import images
+
+    cuda_provider_or_skip()
+    gpu = runtime.load(shipped_dir, backend="onnxruntime:cuda", precision="fp16")
+    cpu = runtime.load(shipped_dir, backend="onnxruntime:cpu", precision="fp32")
+    assert gpu.backend.describe()["provider"] == "CUDAExecutionProvider"
+    batch = images.preprocess(list(digits_test_split[0]), gpu.info.preprocessing)
+    agreement = np.mean(gpu.run(batch).argmax(1) == cpu.run(batch).argmax(1))
+    assert agreement >= 0.999, f"top-1 agreement {agreement:.4f}"
+
+
+@pytest.mark.gpu
+def test_on_a_gpu_bound_outputs_stay_in_cuda_memory_and_match_the_plain_run(shipped_dir):
+    cuda_provider_or_skip()
+    model = runtime.load(shipped_dir, backend="onnxruntime:cuda", precision="fp32")
+    batch = np.random.default_rng(0).random((5, 1, 8, 8)).astype(np.float32)
+    resident = model.backend.to_device(batch)
+    values = model.backend.run_bound({model.inputs[0].name: resident}, keep_on_device=True)
+    assert resident.device_name().lower() == "cuda" and values[0].device_name().lower() == "cuda"
+    assert np.allclose(values[0].numpy(), model.run(batch), atol=1e-5)
