@@ -7,10 +7,15 @@ from visionrt import runtime
 from visionrt.errors import ArtifactError, BackendUnavailableError, UserInputError
 
 
+def has_gpu_target() -> bool:
+    return any(t.available for t in runtime.available_backends() if t.on_gpu)
+
+
 def test_zoo_name_folder_and_file_load_the_same_model(shipped_dir):
-    by_name = runtime.load("digits")
-    by_folder = runtime.load(shipped_dir)
-    by_file = runtime.load(shipped_dir / "1" / "model.onnx")
+    # One backend and precision for all three: on a GPU, auto would give the folder FP16 and the file FP32.
+    by_name = runtime.load("digits", backend="onnxruntime:cpu", precision="fp32")
+    by_folder = runtime.load(shipped_dir, backend="onnxruntime:cpu", precision="fp32")
+    by_file = runtime.load(shipped_dir / "1" / "model.onnx", backend="onnxruntime:cpu")
     x = np.zeros((2, 1, 8, 8), np.float32)
     np.testing.assert_array_equal(by_name.run(x), by_folder.run(x))
     np.testing.assert_array_equal(by_name.run(x), by_file.run(x))
@@ -18,6 +23,8 @@ def test_zoo_name_folder_and_file_load_the_same_model(shipped_dir):
 
 
 def test_auto_on_a_cpu_machine_picks_onnxruntime_cpu_fp32_and_says_why():
+    if has_gpu_target():
+        pytest.skip("this machine has a GPU provider (tests/runtime/test_ort_providers.py covers auto there)")
     model = runtime.load("digits")
     described = model.describe()
     assert (described["backend"], described["device"], described["provider"]) == ("onnxruntime", "cpu", "CPUExecutionProvider")
@@ -71,7 +78,7 @@ def test_unknown_backend_and_precision_are_clear_errors():
 
 
 def test_asking_for_a_missing_gpu_provider_fails_loudly_with_the_reason():
-    if any(t.available for t in runtime.available_backends() if t.on_gpu):
+    if has_gpu_target():
         pytest.skip("this machine has a GPU provider")
     with pytest.raises(BackendUnavailableError, match="CUDAExecutionProvider is not in this onnxruntime"):
         runtime.load("digits", backend="onnxruntime:cuda")

@@ -141,3 +141,13 @@ def test_on_a_gpu_bound_outputs_stay_in_cuda_memory_and_match_the_plain_run(ship
     values = model.backend.run_bound({model.inputs[0].name: resident}, keep_on_device=True)
     assert resident.device_name().lower() == "cuda" and values[0].device_name().lower() == "cuda"
     assert np.allclose(values[0].numpy(), model.run(batch), atol=1e-5)
+
+
+@pytest.mark.gpu
+def test_on_a_gpu_without_tensorrt_auto_picks_the_cuda_provider_at_fp16():
+    cuda_provider_or_skip()
+    if any(t.available for t in runtime.available_backends() if "tensorrt" in t.name):
+        pytest.skip("TensorRT is here, and auto prefers it")
+    model = runtime.load("digits")
+    assert model.describe()["provider"] == "CUDAExecutionProvider" and model.precision == "fp16"
+    assert any("auto picks FP16 on a GPU" in reason for reason in model.reasons)
