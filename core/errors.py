@@ -27,3 +27,7 @@ class BackendUnavailableError(VisionRTError):
 
 class ValidationFailedError(VisionRTError):
     """An exported artifact disagrees with its source model beyond tolerance; nothing was replaced."""
+
+
+class ExportFailedError(VisionRTError):
+    """PyTorch could not export a model to ONNX; the message names the torch version in use and the tested one."""

@@ -6,13 +6,16 @@ PyTorch 2.9; tests cover this path, the dynamic batch axis included.
 
 import contextlib
 import io
+import re
 import warnings
 from pathlib import Path
 
+from visionrt.errors import ExportFailedError
 from visionrt.extras import require
 
 OPSET = 18
 EXPORTER = "torch.onnx.export(dynamo=True)"
+TESTED_TORCH = "2.13"  # what `make` installs; torch.export's coverage changes between releases
 
 
 def export_onnx(model, input_name: str, output_names: tuple[str, ...], example, path: Path,
@@ -24,14 +27,28 @@ def export_onnx(model, input_name: str, output_names: tuple[str, ...], example, 
     quiet = io.StringIO()
     with torch.no_grad(), contextlib.redirect_stdout(quiet), warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.export's own deprecation chatter
-        program = torch.onnx.export(
-            model.eval(), (example,), None, dynamo=True, opset_version=OPSET, external_data=False,
-            input_names=[input_name], output_names=list(output_names),
-            dynamic_shapes=(dims,), verbose=False,  # positional: independent of forward()'s argument name
-        )
+        try:
+            program = torch.onnx.export(
+                model.eval(), (example,), None, dynamo=True, opset_version=OPSET, external_data=False,
+                input_names=[input_name], output_names=list(output_names),
+                dynamic_shapes=(dims,), verbose=False,  # positional: independent of forward()'s argument name
+            )
+        except Exception as exc:  # torch raises its own TorchExportError, symbolic-shape errors, ...
+            raise export_failure(type(model).__name__, torch.__version__, exc) from exc
     program.save(str(path))
     tidy_output_dims(Path(path))
     return Path(path)
+
+
+def export_failure(model_name: str, torch_version: str, exc: Exception) -> ExportFailedError:
+    """The exporter's first line, with the versions: torch 2.11's torch.export, for one, cannot export the
+    digit reader's LSTM over a dynamic width (unbacked symbols), which 2.13 does."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # torch colours parts of its messages for terminals
+    summary = plain.partition("## Exception summary")[2] or plain  # torch's own pointer to the cause
+    first = next((line.strip() for line in summary.splitlines() if line.strip()), type(exc).__name__)[:300]
+    return ExportFailedError(f"{EXPORTER} failed for {model_name} under torch {torch_version}: {first} "
+                             f"({type(exc).__name__}). visionrt's exports are tested with torch {TESTED_TORCH}, "
+                             f"which `make` installs; try that version.")
 
 
 def tidy_output_dims(path: Path) -> None:

@@ -1,6 +1,7 @@
 """Export: ONNX files with a dynamic batch axis and metadata, FP16 variant, gates, atomic installs."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -70,3 +71,19 @@ def test_failed_gate_leaves_the_previous_artifact_untouched(tiny_run, tiny_expor
     after = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert after == before
     assert not [p for p in repository.iterdir() if p.name.startswith(".")]
+
+
+def test_a_model_torch_cannot_export_gets_an_error_naming_the_torch_version(tmp_path):
+    torch = pytest.importorskip("torch")
+    from visionrt.errors import ExportFailedError
+    from visionrt.export.onnx_export import export_onnx
+
+    class SingularValues(torch.nn.Module):
+        def forward(self, x):
+            return torch.linalg.svd(x)[1]  # no ONNX translation for SVD
+
+    pattern = rf"failed for SingularValues under torch {re.escape(torch.__version__)}: .*svd.*tested with torch 2\.13"
+    with pytest.raises(ExportFailedError, match=pattern) as raised:
+        export_onnx(SingularValues(), "input", ("output",), torch.ones(4, 3), tmp_path / "m.onnx")
+    assert "\x1b" not in str(raised.value)  # torch colours its message; ours is plain text
+    assert not (tmp_path / "m.onnx").exists()
