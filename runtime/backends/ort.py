@@ -41,7 +41,7 @@ def provider_missing(ort, device: str) -> str | None:
     return f"{provider} is in onnxruntime {ort.__version__} but {problem}; install {install}" if problem else None
 
 
-def provider_options(device: str) -> dict:
+def default_provider_options(device: str) -> dict:
     """TensorRT EP: FP16 with engine and timing caches under the visionrt cache, so that a restart does not
     rebuild (ORT keys its cache by model and shapes). CUDA EP: defaults."""
     if device != "tensorrt":
@@ -91,7 +91,9 @@ class OnnxRuntimeBackend(Backend):
                                 problem or f"{provider} is available (onnxruntime {ort.__version__})", rank))
         return found
 
-    def __init__(self, path: Path, target: Target, threads: int | None = None):
+    def __init__(self, path: Path, target: Target, threads: int | None = None,
+                 provider_options: dict[str, str] | None = None):
+        """provider_options: the GPU provider's own options (ONNX Runtime's names), over visionrt's defaults."""
         ort = _onnxruntime()
         provider = PROVIDERS[target.device][0]
         problem = provider_missing(ort, target.device)
@@ -101,13 +103,14 @@ class OnnxRuntimeBackend(Backend):
         if threads:
             options.intra_op_num_threads = threads
         self._disabled = disabled_optimizers(path, target)
-        providers = [(provider, provider_options(target.device)), "CPUExecutionProvider"] \
-            if provider != "CPUExecutionProvider" else [provider]
+        chosen = {**default_provider_options(target.device), **(provider_options or {})}
+        providers = [(provider, chosen), "CPUExecutionProvider"] if provider != "CPUExecutionProvider" else [provider]
         try:
             self._session = ort.InferenceSession(str(path), sess_options=options, providers=providers,
                                                  disabled_optimizers=self._disabled)
         except Exception as exc:  # ORT raises its own Fail/InvalidProtobuf/... types
-            raise ArtifactError(f"onnxruntime cannot load {path}: {exc}") from exc
+            asked = f" with {provider} options {provider_options}" if provider_options else ""
+            raise ArtifactError(f"onnxruntime cannot load {path}{asked}: {exc}") from exc
         got = self._session.get_providers()
         if got[0] != provider:
             raise BackendUnavailableError(
@@ -173,6 +176,7 @@ class OnnxRuntimeBackend(Backend):
             "device": self._target.device,
             "provider": self._session.get_providers()[0],
             "providers": self._session.get_providers(),
+            "provider_options": self._session.get_provider_options().get(self._session.get_providers()[0], {}),
             "onnxruntime_version": ort.__version__,
             "intra_op_threads": options.intra_op_num_threads or "default (one per physical core)",
             "disabled_optimizers": self._disabled,

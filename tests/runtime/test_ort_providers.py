@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from visionrt import runtime
-from visionrt.errors import BackendUnavailableError
+from visionrt.errors import ArtifactError, BackendUnavailableError, UserInputError
 from visionrt.runtime.backends import ort as ort_backend
 from visionrt.runtime.backends.ort_providers import library_file
 from visionrt.runtime.selection import choose_target
@@ -151,3 +151,40 @@ def test_on_a_gpu_without_tensorrt_auto_picks_the_cuda_provider_at_fp16():
     model = runtime.load("digits")
     assert model.describe()["provider"] == "CUDAExecutionProvider" and model.precision == "fp16"
     assert any("auto picks FP16 on a GPU" in reason for reason in model.reasons)
+
+
+def test_provider_options_are_refused_where_nothing_would_read_them():
+    with pytest.raises(UserInputError, match="provider_options are for ONNX Runtime's GPU providers, and "
+                                             "onnxruntime:cpu was chosen"):
+        runtime.load("digits", backend="onnxruntime:cpu", provider_options={"prefer_nhwc": "1"})
+
+
+def test_provider_options_reach_the_gpu_provider_over_visionrts_defaults(gpu_build_without_tensorrt, monkeypatch,
+                                                                         shipped_dir):
+    asked = {}
+
+    class Session:  # records what onnxruntime was asked for, then fails as a bad option would
+        def __init__(self, path, sess_options, providers, disabled_optimizers):
+            asked["providers"] = providers
+            raise RuntimeError("Unknown provider option: 'prefer_nhwc'")
+
+    gpu_build_without_tensorrt.SessionOptions = lambda: types.SimpleNamespace(intra_op_num_threads=0)
+    gpu_build_without_tensorrt.InferenceSession = Session
+    monkeypatch.setattr(ort_backend, "default_provider_options", lambda device: {"device_id": "0", "x": "default"})
+    with pytest.raises(ArtifactError, match=r"with CUDAExecutionProvider options \{'prefer_nhwc': '1', 'x': 'mine'\}: "
+                                            r"Unknown provider option"):
+        runtime.load(shipped_dir, backend="onnxruntime:cuda", provider_options={"prefer_nhwc": "1", "x": "mine"})
+    assert asked["providers"] == [("CUDAExecutionProvider", {"device_id": "0", "x": "mine", "prefer_nhwc": "1"}),
+                                  "CPUExecutionProvider"]
+
+
+@pytest.mark.gpu
+def test_on_a_gpu_provider_options_change_the_session_and_describe_says_so(shipped_dir):
+    cuda_provider_or_skip()
+    plain = runtime.load(shipped_dir, backend="onnxruntime:cuda", precision="fp32")
+    nhwc = runtime.load(shipped_dir, backend="onnxruntime:cuda", precision="fp32",
+                        provider_options={"prefer_nhwc": "1"})
+    assert plain.describe()["provider_options"]["prefer_nhwc"] == "0"
+    assert nhwc.describe()["provider_options"]["prefer_nhwc"] == "1"
+    batch = np.random.default_rng(2).random((4, 1, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(nhwc.run(batch), plain.run(batch), rtol=1e-3, atol=1e-3)
