@@ -187,4 +187,5 @@ def test_on_a_gpu_provider_options_change_the_session_and_describe_says_so(shipp
     assert plain.describe()["provider_options"]["prefer_nhwc"] == "0"
     assert nhwc.describe()["provider_options"]["prefer_nhwc"] == "1"
     batch = np.random.default_rng(2).random((4, 1, 8, 8)).astype(np.float32)
-    np.testing.assert_allclose(nhwc.run(batch), plain.run(batch), rtol=1e-3, atol=1e-3)
+    # TF32 convolutions (the CUDA provider's default) differ in the 3rd decimal between the two layouts' kernels
+    np.testing.assert_allclose(nhwc.run(batch), plain.run(batch), rtol=1e-2, atol=1e-2)
