@@ -92,6 +92,7 @@ def plot(result: dict, path: Path) -> Path:
                for sweep in ("width", "size") if sweeps[sweep]]
     figure, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 5), dpi=110)
     for ax, (sweep, y, ylabel, title) in zip(axes, panels):
+        ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)  # a GPU report has 12 series; tab10 would repeat
         series: dict[str, list[dict]] = {}
         for row in sweeps[sweep]:
             series.setdefault(f"{row['name']} {row['backend']} {row['precision']} [{row['timing']}]", []).append(row)
