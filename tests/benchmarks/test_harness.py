@@ -97,6 +97,21 @@ def test_gpu_onnxruntime_targets_get_a_device_resident_io_binding_row(monkeypatc
     assert not any(c.timing == "device-resident" for c in rows if c.device == "cpu")
 
 
+def test_the_cuda_provider_also_gets_an_nhwc_row_that_loads_with_that_option(monkeypatch, shipped_dir):
+    from visionrt import runtime
+    from visionrt.benchmarks import candidates
+    from visionrt.runtime.backends.base import Target
+
+    monkeypatch.setattr(runtime, "available_backends", lambda: [Target("onnxruntime", "cuda", True, "pretend", 20)])
+    nhwc = [c for c in candidates.runtime_candidates(shipped_dir, ["cuda"]) if c.name == "visionrt-nhwc"]
+    assert [(c.backend, c.precision, c.timing) for c in nhwc] == [("onnxruntime:cuda", "fp16", "host"),
+                                                                   ("onnxruntime:cuda", "fp32", "host")]
+    asked = {}
+    monkeypatch.setattr(runtime, "load", lambda *args, **kwargs: asked.update(kwargs))
+    nhwc[0].load()
+    assert asked["provider_options"] == {"prefer_nhwc": "1"} and asked["precision"] == "fp16"
+
+
 def test_native_tensorrt_targets_get_an_engine_build_before_cold_start_and_a_cuda_graph_row(monkeypatch,
                                                                                              shipped_dir):
     from visionrt import runtime
