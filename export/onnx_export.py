@@ -41,8 +41,9 @@ def export_onnx(model, input_name: str, output_names: tuple[str, ...], example, 
 
 
 def export_failure(model_name: str, torch_version: str, exc: Exception) -> ExportFailedError:
-    """The exporter's first line, with the versions: torch 2.11's torch.export, for one, cannot export the
-    digit reader's LSTM over a dynamic width (unbacked symbols), which 2.13 does."""
+    """Torch's one-line summary of the cause (its full message is pages of advice), with the versions:
+    torch 2.11's torch.export, for one, cannot export the digit reader's LSTM over a dynamic width
+    (unbacked symbols), which 2.13 does."""
     plain = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # torch colours parts of its messages for terminals
     summary = plain.partition("## Exception summary")[2] or plain  # torch's own pointer to the cause
     first = next((line.strip() for line in summary.splitlines() if line.strip()), type(exc).__name__)[:300]
