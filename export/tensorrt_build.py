@@ -1,10 +1,12 @@
 """Build a TensorRT engine from an installed zoo artifact into the engine cache (``visionrt export --trt``).
 
-TensorRT 10 API: explicit-batch network from the ONNX parser, FP16 flag with precision constraints set to
-*obey* (without it, per-layer precisions are silently ignored), one optimization profile from the artifact's
-metadata, a workspace limit, and a persisted timing cache. Build progress is reported through
-``IProgressMonitor``. UNVERIFIED where TensorRT is absent: the selection of layers to pin, the profile and
-the cache key are tested without it; the calls into TensorRT are not.
+TensorRT 10 (weak typing): explicit-batch network from the ONNX parser, FP16 flag with precision
+constraints set to *obey* (without it, per-layer precisions are silently ignored) and the FP32 pins.
+TensorRT 11 removed weak typing, so there the network is strongly typed and an FP16 engine is built from the
+FP16 ONNX, whose FP32 islands are already in its graph. Both: one optimization profile from the artifact's
+metadata, a workspace limit, a persisted timing cache, and build progress through ``IProgressMonitor``.
+UNVERIFIED where TensorRT is absent: the selection of layers to pin, the profile, the typing and the cache
+key are tested without it; the calls into TensorRT are not.
 """
 
 import time
@@ -64,9 +66,7 @@ def build_engine(onnx_path: Path, cache: EngineCache | None = None, workspace: i
     trt = trt_backend.tensorrt()
     cache = cache or EngineCache()
     meta = trt_backend.read_onnx_metadata(onnx_path)
-    source, precision = trt_backend.build_source(Path(onnx_path), meta)
-    build = trt_backend.build_options(meta, precision, workspace)
-    key = trt_backend.engine_key(meta, source, precision, build, trt_backend.environment())
+    source, precision, build, key = trt_backend.resolve(Path(onnx_path), meta, trt_backend.environment(), workspace)
     existing = cache.lookup(key)
     if existing.engine is not None:
         print(f"engine already built for this machine: {existing.engine}")
@@ -74,29 +74,15 @@ def build_engine(onnx_path: Path, cache: EngineCache | None = None, workspace: i
     started = time.perf_counter()
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    network = builder.create_network(0)  # explicit batch is TensorRT 10's only mode
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse(source.read_bytes()):
-        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise ArtifactError(f"TensorRT's ONNX parser rejected {source}: {errors}")
-    config = builder.create_builder_config()
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace)
-    config.builder_optimization_level = build["optimization_level"]
-    if precision == "fp16":
-        config.set_flag(trt.BuilderFlag.FP16)
-        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
-        _pin_fp32(network, build["fp32_nodes"], trt)
+    network = parse(builder, trt, logger, source, build["typing"])
     profile = profile_from_metadata(meta)
-    trt_profile = builder.create_optimization_profile()
-    trt_profile.set_shape(profile.input_name, profile.min, profile.opt, profile.max)
-    config.add_optimization_profile(trt_profile)
     timing_path = timing_cache or cache.root / f"timing-{key.tensorrt}-sm{key.compute_capability.replace('.', '')}.cache"
-    config.set_timing_cache(config.create_timing_cache(timing_path.read_bytes() if timing_path.is_file() else b""),
-                            ignore_mismatch=False)
+    config = configure(builder, network, trt, precision, build, profile, timing_path)
     monitor = progress_monitor(trt)  # TensorRT keeps only a reference: it must outlive the build
     config.progress_monitor = monitor
-    print(f"building TensorRT {key.tensorrt} {precision} engine for {meta['model']} on {key.gpu}; profile "
-          f"min {profile.min} opt {profile.opt} max {profile.max}", flush=True)
+    print(f"building TensorRT {key.tensorrt} {precision} engine for {meta['model']} on {key.gpu} from "
+          f"{source.name} ({typing_note(build)}); profile min {profile.min} opt {profile.opt} max {profile.max}",
+          flush=True)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise ArtifactError(f"TensorRT failed to build an engine from {source} (see the log above)")
@@ -104,6 +90,52 @@ def build_engine(onnx_path: Path, cache: EngineCache | None = None, workspace: i
     path = cache.store(key, bytes(serialized), meta, time.perf_counter() - started)
     print(f"engine written to {path} in {time.perf_counter() - started:.1f} s")
     return path
+
+
+def parse(builder, trt, logger, source: Path, typing: str):
+    """The network TensorRT's ONNX parser makes of ``source``; a rejection names the file and the parser's errors."""
+    network = builder.create_network(network_flags(trt, typing))
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(source.read_bytes()):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise ArtifactError(f"TensorRT's ONNX parser rejected {source}: {errors}")
+    return network
+
+
+def configure(builder, network, trt, precision: str, build: dict, profile, timing_path: Path):
+    """The builder config: workspace, optimization level, FP16 with obeyed FP32 pins (weak typing only),
+    the optimization profile and the timing cache read from ``timing_path`` (empty when absent)."""
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, build["workspace_bytes"])
+    config.builder_optimization_level = build["optimization_level"]
+    if precision == "fp16" and build["typing"] == "weak":
+        config.set_flag(trt.BuilderFlag.FP16)
+        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+        _pin_fp32(network, build["fp32_nodes"], trt)
+    trt_profile = builder.create_optimization_profile()
+    trt_profile.set_shape(profile.input_name, profile.min, profile.opt, profile.max)
+    config.add_optimization_profile(trt_profile)
+    config.set_timing_cache(config.create_timing_cache(timing_path.read_bytes() if timing_path.is_file() else b""),
+                            ignore_mismatch=False)
+    return config
+
+
+def network_flags(trt, typing: str) -> int:
+    """Network creation flags. Explicit batch is the only mode since TensorRT 10, so weak typing needs none;
+    STRONGLY_TYPED is required for strong typing on 10.x and accepted (strong typing being the only mode) on
+    11, where a release without the flag gets 0."""
+    if typing == "weak":
+        return 0
+    flag = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
+    return 0 if flag is None else 1 << int(flag)
+
+
+def typing_note(build: dict) -> str:
+    """How the engine's precisions are decided, for the build log."""
+    kept = len(build["fp32_nodes"])
+    if build["typing"] == "strong":
+        return f"strongly typed: the graph's own types, {kept} nodes FP32" if kept else "strongly typed"
+    return f"weakly typed, {kept} nodes pinned to FP32" if kept else "weakly typed"
 
 
 def _pin_fp32(network, fp32_nodes: list[str], trt) -> list[str]:

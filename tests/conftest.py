@@ -59,13 +59,23 @@ def emulated_cuda(monkeypatch):
     return emulator
 
 
-@pytest.fixture
-def emulated_tensorrt(monkeypatch, emulated_cuda, tmp_path):
-    """The emulated ``tensorrt`` module (tests/support/emulated_tensorrt.py) on the emulated CUDA runtime,
-    with the engine cache in a fresh folder."""
+def install_emulated_tensorrt(monkeypatch, tmp_path, major: int):
     from emulated_tensorrt import EmulatedTensorRT
 
-    module = EmulatedTensorRT()
+    module = EmulatedTensorRT(major)
     monkeypatch.setitem(sys.modules, "tensorrt", module)
     monkeypatch.setenv("VISIONRT_ENGINE_CACHE", str(tmp_path / "engines"))
     return module
+
+
+@pytest.fixture
+def emulated_tensorrt(monkeypatch, emulated_cuda, tmp_path):
+    """The emulated ``tensorrt`` module (tests/support/emulated_tensorrt.py), as TensorRT 10, on the emulated
+    CUDA runtime, with the engine cache in a fresh folder."""
+    return install_emulated_tensorrt(monkeypatch, tmp_path, 10)
+
+
+@pytest.fixture
+def emulated_tensorrt11(monkeypatch, emulated_cuda, tmp_path):
+    """The same as TensorRT 11: every network strongly typed, no FP16 builder flag, no per-layer precisions."""
+    return install_emulated_tensorrt(monkeypatch, tmp_path, 11)

@@ -1,4 +1,4 @@
-"""Native TensorRT backend, written against TensorRT 10's Python API (named I/O tensors,
+"""Native TensorRT backend, written against TensorRT 10's and 11's Python API (named I/O tensors,
 ``set_tensor_address``, ``execute_async_v3``) and cuda-python for memory; no torch.
 
 Engines come only from the engine cache (``visionrt export MODEL --trt`` builds them): loading never builds
@@ -41,11 +41,21 @@ def read_onnx_metadata(path: Path) -> dict:
     return json.loads(text)
 
 
-def build_source(path: Path, meta: dict) -> tuple[Path, str]:
-    """(ONNX to build from, precision). FP16 engines build from the FP32 ONNX with the FP16 flag set, so
-    that TensorRT picks kernels itself and honours the FP32 pins; the FP16 ONNX's pins travel as names."""
+def typing_for(version: str) -> str:
+    """How an engine gets its precisions under this TensorRT version: "weak" before 11 (the builder's FP16
+    flag, with FP32 pins it is told to obey), "strong" from 11, which removed the FP16 flag and per-layer
+    precisions: every tensor then has the type the ONNX graph gives it."""
+    major = version.split(".")[0]
+    return "strong" if major.isdigit() and int(major) >= 11 else "weak"
+
+
+def build_source(path: Path, meta: dict, typing: str = "weak") -> tuple[Path, str]:
+    """(ONNX to build from, precision). Weakly typed FP16 engines build from the FP32 ONNX with the FP16 flag
+    set, so that TensorRT picks kernels itself and honours the FP32 pins (the FP16 ONNX's pins travel as
+    names). Strongly typed ones build from the FP16 ONNX itself: its FP32 islands are explicit Casts, the
+    form NVIDIA's AutoCast produces for TensorRT 11."""
     precision = meta.get("precision", "fp32")
-    if precision == "fp16" and (path.parent / "model.onnx").is_file():
+    if precision == "fp16" and typing == "weak" and (path.parent / "model.onnx").is_file():
         return path.parent / "model.onnx", "fp16"
     return path, precision
 
@@ -59,10 +69,20 @@ def engine_key(meta: dict, source: Path, precision: str, build: dict, environmen
                      build=build, tensorrt=trt_version, gpu=gpu, compute_capability=capability)
 
 
-def build_options(meta: dict, precision: str, workspace: int = DEFAULT_WORKSPACE) -> dict:
-    """The builder settings that shape an engine, as recorded in its key."""
-    pinned = sorted(meta.get("fp32_nodes", [])) if precision == "fp16" else []
-    return {"workspace_bytes": workspace, "fp32_nodes": pinned, "optimization_level": 3}
+def build_options(meta: dict, precision: str, typing: str = "weak", workspace: int = DEFAULT_WORKSPACE) -> dict:
+    """The builder settings that shape an engine, as recorded in its key. ``fp32_nodes``: the nodes that stay
+    FP32 in an FP16 engine, pinned by name (weak typing) or typed FP32 in the graph (strong)."""
+    kept = sorted(meta.get("fp32_nodes", [])) if precision == "fp16" else []
+    return {"typing": typing, "workspace_bytes": workspace, "fp32_nodes": kept, "optimization_level": 3}
+
+
+def resolve(path: Path, meta: dict, environment: tuple[str, str, str], workspace: int = DEFAULT_WORKSPACE):
+    """(source ONNX, precision, build options, cache key) of the engine for ``path`` on this machine: what
+    the builder builds and the backend looks up, derived the same way for both."""
+    typing = typing_for(environment[0])
+    source, precision = build_source(Path(path), meta, typing)
+    build = build_options(meta, precision, typing, workspace)
+    return source, precision, build, engine_key(meta, source, precision, build, environment)
 
 
 def environment() -> tuple[str, str, str]:
@@ -87,8 +107,7 @@ class TensorRTBackend(Backend):
                  cuda_graph: bool = False):
         trt = tensorrt()
         self._meta = read_onnx_metadata(path)
-        source, precision = build_source(Path(path), self._meta)
-        key = engine_key(self._meta, source, precision, build_options(self._meta, precision), environment())
+        _, precision, _, key = resolve(Path(path), self._meta, environment())
         found = (cache or EngineCache()).lookup(key)
         if found.engine is None:
             raise BackendUnavailableError(
@@ -136,6 +155,7 @@ class TensorRTBackend(Backend):
         return {"backend": self.name, "device": "cuda", "provider": f"TensorRT {self._key.tensorrt}",
                 "gpu": f"{self._key.gpu} (sm_{self._key.compute_capability.replace('.', '')})",
                 "engine": str(self._engine_path), "engine_key": self._key.digest()[:16],
-                "profile": self._key.profile, "precision_pins": self._key.build["fp32_nodes"],
+                "profile": self._key.profile, "typing": self._key.build["typing"],
+                "precision_pins": self._key.build["fp32_nodes"],
                 "cuda_graph": self._runner.cuda_graph, "file": str(self._path),
                 "thread_safe": "yes: one execution context, stream and buffer set per calling thread"}

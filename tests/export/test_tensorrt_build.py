@@ -8,6 +8,7 @@ import pytest
 
 from visionrt import model_zoo
 from visionrt.export.tensorrt_build import layers_to_pin
+from visionrt.hashing import sha256_file
 
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
 
@@ -41,14 +42,31 @@ def test_each_zoo_models_fp16_pins_name_exactly_its_fp32_kept_nodes(name):
     assert sorted(layers_to_pin([(node.name, "ONNX_NODE") for node in graph.node], kept)) == sorted(kept)
 
 
-def test_the_fp16_backend_builds_from_the_fp32_onnx_with_the_fp16_pins(shipped_dir):
+def test_a_weakly_typed_fp16_engine_builds_from_the_fp32_onnx_with_the_fp16_pins(shipped_dir):
     from visionrt.runtime.backends.tensorrt import build_options, build_source
 
     fp16 = shipped_dir / "1" / "model_fp16.onnx"
-    source, precision = build_source(fp16, {"precision": "fp16"})
+    source, precision = build_source(fp16, {"precision": "fp16"}, "weak")
     assert (source.name, precision) == ("model.onnx", "fp16")
-    assert build_options({"fp32_nodes": ["b", "a"]}, "fp16")["fp32_nodes"] == ["a", "b"]
-    assert build_options({"fp32_nodes": ["b", "a"]}, "fp32")["fp32_nodes"] == []
+    assert build_options({"fp32_nodes": ["b", "a"]}, "fp16", "weak")["fp32_nodes"] == ["a", "b"]
+    assert build_options({"fp32_nodes": ["b", "a"]}, "fp32", "weak")["fp32_nodes"] == []
+
+
+def test_a_strongly_typed_fp16_engine_builds_from_the_fp16_onnx_itself(shipped_dir):
+    from visionrt.runtime.backends.tensorrt import build_options, build_source
+
+    fp16 = shipped_dir / "1" / "model_fp16.onnx"
+    assert build_source(fp16, {"precision": "fp16"}, "strong") == (fp16, "fp16")
+    assert build_options({"fp32_nodes": ["b", "a"]}, "fp16", "strong") == {
+        "typing": "strong", "workspace_bytes": 1 << 30, "fp32_nodes": ["a", "b"], "optimization_level": 3}
+
+
+@pytest.mark.parametrize("version, typing", [("10.0.1", "weak"), ("10.13.3.9", "weak"), ("11.0.0", "strong"),
+                                             ("11.4.0+emulated", "strong"), ("12.1", "strong"), ("dev", "weak")])
+def test_tensorrt_11_and_later_build_strongly_typed_since_weak_typing_was_removed(version, typing):
+    from visionrt.runtime.backends.tensorrt import typing_for
+
+    assert typing_for(version) == typing
 
 
 @pytest.mark.tensorrt
@@ -88,6 +106,8 @@ def test_an_fp16_build_asks_for_fp16_with_obeyed_fp32_pins_the_profile_and_the_w
     engine = build("digit_reader", "fp16", tmp_path, workspace=1 << 28)
     (request,) = emulated_tensorrt.builds
     assert request["flags"] == ["FP16", "OBEY_PRECISION_CONSTRAINTS"] and request["workspace"] == 1 << 28
+    assert not request["strongly_typed"] and request["onnx_sha256"] == sha256_file(
+        model_zoo.model_dir("digit_reader") / "1" / "model.onnx")
     profile = profile_from_metadata(meta)
     assert request["profiles"] == [{profile.input_name: [list(profile.min), list(profile.opt), list(profile.max)]}]
     # The LSTM's two layers and the LogSoftmax: the nodes the FP16 export kept in FP32, found by layer name.
@@ -95,8 +115,23 @@ def test_an_fp16_build_asks_for_fp16_with_obeyed_fp32_pins_the_profile_and_the_w
     assert engine.parent == tmp_path and engine.name.startswith("digit_reader-fp16-sm90-trt10.0.0+emulated-")
     assert json.loads(engine.with_name(engine.name + ".json").read_text())["metadata"] == meta
     out = capsys.readouterr().out
-    assert "building TensorRT 10.0.0+emulated fp16 engine for digit_reader on Emulated GPU" in out
+    assert ("building TensorRT 10.0.0+emulated fp16 engine for digit_reader on Emulated GPU from model.onnx "
+            "(weakly typed, 2 nodes pinned to FP32)") in out
     assert "[tensorrt] Building engine (emulated): 1 steps" in out and f"engine written to {engine}" in out
+
+
+def test_on_tensorrt_11_an_fp16_build_is_strongly_typed_from_the_fp16_onnx_with_no_flags_or_pins(
+        emulated_tensorrt11, tmp_path, capsys):
+    """TensorRT 11 has no FP16 flag and refuses per-layer precisions (the emulation raises on either): the
+    FP32 islands the FP16 export kept are Casts in the FP16 graph, which the strongly typed network follows."""
+    fp16 = model_zoo.model_dir("digit_reader") / "1" / "model_fp16.onnx"
+    engine = build("digit_reader", "fp16", tmp_path)
+    (request,) = emulated_tensorrt11.builds
+    assert request["flags"] == [] and request["pinned"] == [] and request["strongly_typed"]
+    assert request["onnx_sha256"] == sha256_file(fp16)
+    assert engine.name.startswith("digit_reader-fp16-sm90-trt11.4.0+emulated-")
+    assert ("building TensorRT 11.4.0+emulated fp16 engine for digit_reader on Emulated GPU from model_fp16.onnx "
+            "(strongly typed: the graph's own types, 2 nodes FP32)") in capsys.readouterr().out
 
 
 def test_an_fp32_build_sets_no_precision_flag_and_pins_nothing(emulated_tensorrt, tmp_path):

@@ -6,6 +6,8 @@ visionrt's side: engine lookup, tensor binding by name, per-shape buffers, profi
 (tests/export/test_tensorrt_build.py).
 """
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -66,6 +68,29 @@ def test_an_engine_built_for_another_gpu_is_refused_with_what_differs(emulated_t
     with pytest.raises(BackendUnavailableError, match=r"built with TensorRT 10\.0\.0\+emulated for sm_89 \(Emulated "
                        r"L4\), this machine has TensorRT 10\.0\.0\+emulated and sm_90 \(Emulated GPU\)"):
         runtime.load("digits", backend="tensorrt")
+
+
+def test_an_engine_built_under_tensorrt_10_is_refused_under_11_with_what_differs(emulated_tensorrt, monkeypatch):
+    from emulated_tensorrt import EmulatedTensorRT
+
+    build("digits")
+    monkeypatch.setitem(sys.modules, "tensorrt", EmulatedTensorRT(11))  # the same machine, TensorRT upgraded
+    with pytest.raises(BackendUnavailableError, match=r"built with TensorRT 10\.0\.0\+emulated for sm_90 \(Emulated "
+                       r"GPU\), this machine has TensorRT 11\.4\.0\+emulated and sm_90 .*build differs: .*\"typing\": "
+                       r"\"weak\".*\"typing\": \"strong\""):
+        runtime.load("digits", backend="tensorrt")
+
+
+def test_on_tensorrt_11_the_reader_runs_the_fp16_graph_strongly_typed(emulated_tensorrt11):
+    """The strongly typed engine is built from model_fp16.onnx, so on the emulation (which runs the ONNX it was
+    built from) it must agree with ONNX Runtime running that same FP16 file."""
+    build("digit_reader")
+    engine = runtime.load("digit_reader", backend="tensorrt")
+    reference = runtime.load("digit_reader", backend="onnxruntime:cpu", precision="fp16")
+    described = engine.describe()
+    assert (described["typing"], described["precision_pins"]) == ("strong", ["node_log_softmax", "node_lstm__2"])
+    x = np.random.default_rng(0).random((2, 1, 16, 64), dtype=np.float32)
+    np.testing.assert_allclose(engine.run(x), reference.run(x), rtol=1e-6, atol=1e-6)
 
 
 def test_a_corrupted_engine_file_is_refused_not_deserialized(emulated_tensorrt):

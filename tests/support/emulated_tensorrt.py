@@ -1,4 +1,4 @@
-"""An emulated ``tensorrt`` module: the slice of TensorRT 10's Python API that visionrt calls, on the CPU.
+"""An emulated ``tensorrt`` module: the slice of TensorRT 10's and 11's Python API that visionrt calls, on the CPU.
 
 TensorRT cannot be installed where these tests run, so this stands in for it to test visionrt's own logic
 around TensorRT (what the builder is asked for, the engine cache, the backend's loading, binding and errors).
@@ -7,6 +7,9 @@ precision or speed. What it does:
 
 - The ONNX parser makes one layer per ONNX node, named as onnx-tensorrt names them (after the node; a
   node's further layers ``<node>_<counter>``, one counter for the whole network). LSTM nodes get a second layer.
+- Networks are weakly typed unless created STRONGLY_TYPED (always, as TensorRT 11: ``EmulatedTensorRT(11)``,
+  whose BuilderFlag also lacks the weak-typing flags that 11 removed); a strongly typed network refuses
+  per-layer precisions.
 - ``build_serialized_network`` records what it was asked for in ``builds`` and returns a "plan": the request
   plus the ONNX bytes. Deserializing it gives an engine whose contexts run the ONNX through ONNX Runtime's
   CPU session, reading and writing the addresses they were given on the emulated CUDA runtime's streams.
@@ -14,6 +17,7 @@ precision or speed. What it does:
 
 import ctypes
 import enum
+import hashlib
 import json
 from types import ModuleType
 
@@ -59,7 +63,15 @@ class MemoryPoolType(enum.Enum):
 
 
 class BuilderFlag(enum.Enum):
-    FP16, OBEY_PRECISION_CONSTRAINTS = range(2)
+    FP16, OBEY_PRECISION_CONSTRAINTS, TF32 = range(3)
+
+
+class BuilderFlag11(enum.Enum):  # TensorRT 11 removed every weak-typing flag
+    TF32 = 2
+
+
+class NetworkDefinitionCreationFlag(enum.IntEnum):
+    EXPLICIT_BATCH, STRONGLY_TYPED = range(2)
 
 
 class Logger:
@@ -77,9 +89,14 @@ class IProgressMonitor:
 
 
 class Layer:
-    def __init__(self, name: str, layer_type: LayerType, num_outputs: int = 1):
-        self.name, self.type, self.num_outputs = name, layer_type, num_outputs
+    def __init__(self, name: str, layer_type: LayerType, strongly_typed: bool, num_outputs: int = 1):
+        self.name, self.type, self.num_outputs, self.strongly_typed = name, layer_type, num_outputs, strongly_typed
         self._precision, self.precision_is_set, self.output_types = DataType.FLOAT, False, {}
+
+    def _refuse_if_strongly_typed(self) -> None:
+        if self.strongly_typed:
+            raise RuntimeError(f"layer {self.name}: setting a precision or output type is not allowed in a "
+                               "strongly typed network")
 
     @property
     def precision(self) -> DataType:
@@ -87,17 +104,20 @@ class Layer:
 
     @precision.setter
     def precision(self, data_type: DataType) -> None:
+        self._refuse_if_strongly_typed()
         self._precision, self.precision_is_set = data_type, True
 
     def set_output_type(self, index: int, data_type: DataType) -> None:
+        self._refuse_if_strongly_typed()
         if not 0 <= index < self.num_outputs:
             raise IndexError(f"layer {self.name} has {self.num_outputs} outputs, not {index + 1}")
         self.output_types[index] = data_type
 
 
 class INetworkDefinition:
-    def __init__(self, flags: int):
+    def __init__(self, flags: int, always_strongly_typed: bool):
         self.flags, self.layers, self.onnx = flags, [], None
+        self.strongly_typed = always_strongly_typed or bool(flags & 1 << NetworkDefinitionCreationFlag.STRONGLY_TYPED)
 
     @property
     def num_layers(self) -> int:
@@ -129,9 +149,10 @@ class OnnxParser:
             return name
 
         for node in graph.node:
-            self.network.layers.append(Layer(unique(node.name), LAYER_TYPES.get(node.op_type, LayerType.UNARY)))
+            typed = self.network.strongly_typed
+            self.network.layers.append(Layer(unique(node.name), LAYER_TYPES.get(node.op_type, LayerType.UNARY), typed))
             if node.op_type in EXTRA_LAYER:
-                self.network.layers.append(Layer(unique(node.name), EXTRA_LAYER[node.op_type]))
+                self.network.layers.append(Layer(unique(node.name), EXTRA_LAYER[node.op_type], typed))
         self.network.onnx = model
         return True
 
@@ -193,7 +214,7 @@ class Builder:
         self.emulator = emulator
 
     def create_network(self, flags: int = 0) -> INetworkDefinition:
-        return INetworkDefinition(flags)
+        return INetworkDefinition(flags, always_strongly_typed=self.emulator.major >= 11)
 
     def create_builder_config(self) -> IBuilderConfig:
         return IBuilderConfig()
@@ -209,7 +230,8 @@ class Builder:
             monitor.phase_start("Building engine (emulated)", None, 1)
             monitor.step_complete("Building engine (emulated)", 0)
             monitor.phase_finish("Building engine (emulated)")
-        request = {"flags": sorted(flag.name for flag in config.flags),
+        request = {"flags": sorted(flag.name for flag in config.flags), "strongly_typed": network.strongly_typed,
+                   "onnx_sha256": hashlib.sha256(network.onnx).hexdigest(),
                    "workspace": config.pools.get(MemoryPoolType.WORKSPACE),
                    "optimization_level": config.builder_optimization_level,
                    "profiles": [{name: [list(s) for s in shapes] for name, shapes in p.shapes.items()}
@@ -243,7 +265,9 @@ class ICudaEngine:
         import onnxruntime
 
         self.request = request
-        self.session = onnxruntime.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+        # NchwcTransformer off: ONNX Runtime's CPU build crashes on FP16 graphs with FP32 islands (README).
+        self.session = onnxruntime.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"],
+                                                    disabled_optimizers=["NchwcTransformer"])
         self.io = {arg.name: (TensorIOMode.INPUT, arg) for arg in self.session.get_inputs()}
         self.io.update({arg.name: (TensorIOMode.OUTPUT, arg) for arg in self.session.get_outputs()})
 
@@ -319,10 +343,12 @@ class IExecutionContext:
 class EmulatedTensorRT(ModuleType):
     """The module object installed as ``tensorrt``: this file's API plus what a test inspects or injects."""
 
-    def __init__(self):
+    def __init__(self, major: int = 10):
         super().__init__("tensorrt")
         for name, value in globals().items():
             if not name.startswith("_") or name == "__version__":
                 setattr(self, name, value)
-        self.builds, self.fail_build = [], False
+        self.major, self.builds, self.fail_build = major, [], False
+        if major >= 11:
+            self.__version__, self.BuilderFlag = f"{major}.4.0+emulated", BuilderFlag11
         self.Builder = lambda logger: Builder(logger, self)
