@@ -13,7 +13,7 @@ import numpy as np
 from visionrt.errors import ArtifactError, BackendUnavailableError
 from visionrt.extras import require
 from visionrt.runtime.backends.base import Backend, TensorSpec, Target, register
-from visionrt.runtime.backends.ort_providers import gpu_provider_problem
+from visionrt.runtime.backends.ort_providers import gpu_provider_problem, loaded_tensorrt_version
 from visionrt.runtime.metadata import KEY as METADATA_KEY, read_custom_map
 
 PROVIDERS = {  # device -> (provider, speed rank, what to install when it is missing)
@@ -41,14 +41,17 @@ def provider_missing(ort, device: str) -> str | None:
     return f"{provider} is in onnxruntime {ort.__version__} but {problem}; install {install}" if problem else None
 
 
-def default_provider_options(device: str) -> dict:
+def default_provider_options(device: str, ort) -> dict:
     """TensorRT EP: FP16 with engine and timing caches under the visionrt cache, so that a restart does not
-    rebuild (ORT keys its cache by model and shapes). CUDA EP: defaults."""
+    rebuild. ONNX Runtime names its cached engines by graph, precision and GPU architecture, not by its own
+    or TensorRT's version, so each (ONNX Runtime, TensorRT) pair gets its own folder: after an upgrade the
+    provider builds afresh instead of meeting an engine another TensorRT built. CUDA EP: defaults."""
     if device != "tensorrt":
         return {}
     from visionrt.runtime.engine_cache import default_root
 
-    folder = default_root() / "onnxruntime-trt"
+    tensorrt = loaded_tensorrt_version() or "unknown"
+    folder = default_root() / "onnxruntime-trt" / f"ort{ort.__version__}-trt-{tensorrt}"
     return {"trt_fp16_enable": True, "trt_engine_cache_enable": True, "trt_engine_cache_path": str(folder),
             "trt_timing_cache_enable": True, "trt_timing_cache_path": str(folder)}
 
@@ -103,7 +106,7 @@ class OnnxRuntimeBackend(Backend):
         if threads:
             options.intra_op_num_threads = threads
         self._disabled = disabled_optimizers(path, target)
-        chosen = {**default_provider_options(target.device), **(provider_options or {})}
+        chosen = {**default_provider_options(target.device, ort), **(provider_options or {})}
         providers = [(provider, chosen), "CPUExecutionProvider"] if provider != "CPUExecutionProvider" else [provider]
         try:
             self._session = ort.InferenceSession(str(path), sess_options=options, providers=providers,

@@ -68,3 +68,28 @@ def gpu_provider_problem(ort, provider: str) -> str | None:
         return None
     return f"its library does not load: {problem}" + (f" (onnxruntime.preload_dlls: {preload_note})"
                                                        if preload_note else "")
+
+
+def loaded_library(name: str, maps: str) -> Path | None:
+    """The file of the shared library ``name`` (``libnvinfer.so``, say: any version suffix) that the process
+    whose ``/proc/<pid>/maps`` text is ``maps`` has mapped, or None."""
+    for line in maps.splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and Path(fields[-1]).name.startswith(name):
+            return Path(fields[-1])
+    return None
+
+
+def tensorrt_version_text(encoded: int) -> str:
+    """TensorRT's ``getInferLibVersion()`` in words: major * 10000 + minor * 100 + patch since TensorRT 10."""
+    return f"{encoded // 10000}.{encoded // 100 % 100}.{encoded % 100}"
+
+
+def loaded_tensorrt_version() -> str | None:
+    """Version of the libnvinfer that loading ONNX Runtime's TensorRT provider mapped into this process, from
+    the library's own ``getInferLibVersion()``; None where it is not mapped or cannot say (not Linux, say)."""
+    try:
+        path = loaded_library("libnvinfer.so", Path("/proc/self/maps").read_text())
+        return tensorrt_version_text(int(ctypes.CDLL(str(path)).getInferLibVersion())) if path else None
+    except (OSError, AttributeError):
+        return None

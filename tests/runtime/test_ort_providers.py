@@ -112,6 +112,52 @@ def test_a_cpu_build_lists_gpu_providers_as_missing_without_loading_anything(mon
     assert ort.preloads == []
 
 
+MAPS = """\
+55d0c-55d0d r--p 00000000 08:01 1201 /usr/bin/python3.12
+7f1a0-7f1b0 r-xp 00000000 08:01 3301 /venv/site-packages/tensorrt_libs/libnvinfer_plugin.so.10
+7f1c0-7f1d0 rw-p 00000000 00:00 0
+7f2a0-7f2b0 r-xp 00000000 08:01 3302 /venv/site-packages/tensorrt_libs/libnvinfer.so.10
+"""
+
+
+def test_the_libnvinfer_the_process_mapped_is_found_whatever_its_version_suffix():
+    from visionrt.runtime.backends.ort_providers import loaded_library
+
+    assert loaded_library("libnvinfer.so", MAPS) == Path("/venv/site-packages/tensorrt_libs/libnvinfer.so.10")
+    assert loaded_library("libcudnn.so", MAPS) is None
+
+
+@pytest.mark.parametrize("encoded, text", [(100900, "10.9.0"), (101303, "10.13.3"), (110401, "11.4.1")])
+def test_tensorrts_library_version_number_reads_as_major_minor_patch(encoded, text):
+    from visionrt.runtime.backends.ort_providers import tensorrt_version_text
+
+    assert tensorrt_version_text(encoded) == text
+
+
+def test_without_libnvinfer_loaded_or_able_to_say_the_tensorrt_version_is_unknown(monkeypatch):
+    from visionrt.runtime.backends import ort_providers
+
+    assert ort_providers.loaded_tensorrt_version() is None  # no TensorRT in this process
+    monkeypatch.setattr(ort_providers, "loaded_library", lambda name, maps: a_loadable_library())
+    assert ort_providers.loaded_tensorrt_version() is None  # a library without getInferLibVersion
+
+
+def test_the_tensorrt_providers_engine_cache_is_one_folder_per_onnxruntime_and_tensorrt_version(
+        gpu_build_without_tensorrt, monkeypatch, tmp_path):
+    """ONNX Runtime's engine file names carry the GPU architecture but no version: an engine left by another
+    TensorRT would be deserialized, and fail, after an upgrade."""
+    monkeypatch.setenv("VISIONRT_ENGINE_CACHE", str(tmp_path / "engines"))
+    folders = []
+    for version in ("10.9.0", "11.4.1", None):
+        monkeypatch.setattr(ort_backend, "loaded_tensorrt_version", lambda: version)
+        options = ort_backend.default_provider_options("tensorrt", gpu_build_without_tensorrt)
+        assert options["trt_engine_cache_path"] == options["trt_timing_cache_path"]
+        folders.append(Path(options["trt_engine_cache_path"]).relative_to(tmp_path / "engines").as_posix())
+    assert folders == ["onnxruntime-trt/ort1.31.1-trt-10.9.0", "onnxruntime-trt/ort1.31.1-trt-11.4.1",
+                       "onnxruntime-trt/ort1.31.1-trt-unknown"]
+    assert ort_backend.default_provider_options("cuda", gpu_build_without_tensorrt) == {}
+
+
 def cuda_provider_or_skip():
     ort = pytest.importorskip("onnxruntime")
     problem = ort_backend.provider_missing(ort, "cuda")
@@ -170,7 +216,7 @@ def test_provider_options_reach_the_gpu_provider_over_visionrts_defaults(gpu_bui
 
     gpu_build_without_tensorrt.SessionOptions = lambda: types.SimpleNamespace(intra_op_num_threads=0)
     gpu_build_without_tensorrt.InferenceSession = Session
-    monkeypatch.setattr(ort_backend, "default_provider_options", lambda device: {"device_id": "0", "x": "default"})
+    monkeypatch.setattr(ort_backend, "default_provider_options", lambda device, ort: {"device_id": "0", "x": "default"})
     with pytest.raises(ArtifactError, match=r"with CUDAExecutionProvider options \{'prefer_nhwc': '1', 'x': 'mine'\}: "
                                             r"Unknown provider option"):
         runtime.load(shipped_dir, backend="onnxruntime:cuda", provider_options={"prefer_nhwc": "1", "x": "mine"})
