@@ -14,7 +14,7 @@ from pathlib import Path
 
 from visionrt import atomic
 from visionrt.errors import ArtifactError
-from visionrt.runtime.backends import tensorrt as trt_backend
+from visionrt.runtime.backends import cuda, tensorrt as trt_backend
 from visionrt.runtime.engine_cache import EngineCache
 from visionrt.runtime.profiles import profile_from_metadata
 
@@ -87,7 +87,7 @@ def build_engine(onnx_path: Path, cache: EngineCache | None = None, workspace: i
     if serialized is None:
         raise ArtifactError(f"TensorRT failed to build an engine from {source} (see the log above)")
     atomic.write_bytes(timing_path, bytes(config.get_timing_cache().serialize()))
-    path = cache.store(key, bytes(serialized), meta, time.perf_counter() - started)
+    path = cache.store(key, bytes(serialized), meta, time.perf_counter() - started, cuda.cuda_versions())
     print(f"engine written to {path} in {time.perf_counter() - started:.1f} s")
     return path
 

@@ -1,5 +1,5 @@
 """The TensorRT engine cache: one entry per (model, ONNX bytes, precision, profile, build options,
-TensorRT version, GPU), checked before any engine is deserialized.
+TensorRT version, GPU, platform), checked before any engine is deserialized.
 
 Engines do not move between TensorRT versions or GPU architectures, and a stale or shared cache entry is
 the most common way to serve the wrong model. So every entry has a sidecar JSON holding the full key it was
@@ -10,6 +10,7 @@ the same model does not fit, says exactly what differs.
 import hashlib
 import json
 import os
+import platform
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,10 +26,11 @@ class EngineKey:
     onnx_sha256: str  # of the ONNX file the engine is built from: two models never share an entry
     precision: str  # "fp16" (FP16 allowed, listed layers pinned FP32) or "fp32"
     profile: dict  # {"input", "min", "opt", "max"}
-    build: dict  # builder options that change the engine: workspace, FP32-pinned layers, optimization level
+    build: dict  # builder options that change the engine: typing, workspace, FP32 nodes, optimization level
     tensorrt: str  # TensorRT version
     gpu: str  # device name
     compute_capability: str  # e.g. "9.0"
+    platform: str  # OS and CPU, e.g. "Linux-x86_64": engines do not move between platforms either
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
@@ -38,9 +40,15 @@ class EngineKey:
         return f"{self.model}-{self.precision}-sm{sm}-trt{self.tensorrt}-{self.digest()[:16]}.engine"
 
 
+def host_platform() -> str:
+    return f"{platform.system()}-{platform.machine()}"
+
+
 def differences(built: dict, here: EngineKey) -> list[str]:
     """What differs between the key an engine was built for and this machine's key, in words."""
     found = []
+    if built.get("platform") != here.platform:
+        found.append(f"built on {built.get('platform')}, this machine is {here.platform}")
     if built.get("tensorrt") != here.tensorrt or built.get("compute_capability") != here.compute_capability:
         found.append(f"built with TensorRT {built.get('tensorrt')} for sm_{_sm(built.get('compute_capability'))} "
                      f"({built.get('gpu')}), this machine has TensorRT {here.tensorrt} and "
@@ -97,18 +105,24 @@ class EngineCache:
             found.rejected[engine.name] = differences(record.get("key", {}), key) or ["key digest differs"]
         return found
 
-    def store(self, key: EngineKey, engine: bytes, metadata: dict, build_seconds: float) -> Path:
-        """Write the engine and its sidecar atomically (engine first, so a sidecar always has its engine)."""
+    def store(self, key: EngineKey, engine: bytes, metadata: dict, build_seconds: float,
+              cuda_versions: dict | None = None) -> Path:
+        """Write the engine and its sidecar atomically (engine first, so a sidecar always has its engine).
+        ``cuda_versions`` (driver and runtime) are recorded, not keyed: TensorRT does not tie an engine to
+        them, but when one will not deserialize they are the first thing to compare."""
         path = self.path_for(key)
         atomic.write_bytes(path, engine)
         sidecar = {"key": asdict(key), "digest": key.digest(), "engine_sha256": hashlib.sha256(engine).hexdigest(),
                    "metadata": metadata, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                   "build_seconds": round(build_seconds, 2)}
+                   "build_seconds": round(build_seconds, 2), "cuda": cuda_versions or {}}
         atomic.write_text(path.with_name(path.name + ".json"), json.dumps(sidecar, indent=1, sort_keys=True))
         return path
 
     def metadata(self, engine: Path) -> dict:
+        return self.sidecar(engine)["metadata"]
+
+    def sidecar(self, engine: Path) -> dict:
         sidecar = engine.with_name(engine.name + ".json")
         if not sidecar.is_file():
             raise ArtifactError(f"engine {engine} has no sidecar {sidecar.name}; rebuild it")
-        return json.loads(sidecar.read_text())["metadata"]
+        return json.loads(sidecar.read_text())

@@ -43,6 +43,18 @@ def device_info() -> tuple[str, str]:
     return name.rstrip("\x00"), f"{props.major}.{props.minor}"
 
 
+def cuda_versions() -> dict[str, str]:
+    """The CUDA driver's and runtime's versions ("12.4"), as cudaDriverGetVersion/cudaRuntimeGetVersion give
+    them (1000 * major + 10 * minor)."""
+    rt = cudart()
+
+    def text(encoded: int) -> str:
+        return f"{encoded // 1000}.{encoded % 1000 // 10}"
+
+    return {"driver": text(check(rt.cudaDriverGetVersion(), "cudaDriverGetVersion")),
+            "runtime": text(check(rt.cudaRuntimeGetVersion(), "cudaRuntimeGetVersion"))}
+
+
 class Buffers:
     """Device and pinned host memory for one tensor shape; freed explicitly or when collected."""
 

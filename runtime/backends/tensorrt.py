@@ -19,7 +19,7 @@ from visionrt.extras import require
 from visionrt.runtime.backends import cuda
 from visionrt.runtime.backends.base import Backend, Target, TensorSpec, register
 from visionrt.runtime.backends.engine_runner import EngineRunner
-from visionrt.runtime.engine_cache import EngineCache, EngineKey
+from visionrt.runtime.engine_cache import EngineCache, EngineKey, host_platform
 from visionrt.runtime.metadata import KEY as METADATA_KEY, read_custom_map
 from visionrt.runtime.profiles import Profile, profile_from_metadata
 
@@ -66,7 +66,8 @@ def engine_key(meta: dict, source: Path, precision: str, build: dict, environmen
     return EngineKey(model=meta["model"], onnx_sha256=sha256_file(source), precision=precision,
                      profile={"input": profile.input_name, "min": list(profile.min), "opt": list(profile.opt),
                               "max": list(profile.max)},
-                     build=build, tensorrt=trt_version, gpu=gpu, compute_capability=capability)
+                     build=build, tensorrt=trt_version, gpu=gpu, compute_capability=capability,
+                     platform=host_platform())
 
 
 def build_options(meta: dict, precision: str, typing: str = "weak", workspace: int = DEFAULT_WORKSPACE) -> dict:
@@ -90,6 +91,15 @@ def environment() -> tuple[str, str, str]:
     return (tensorrt().__version__, *cuda.device_info())
 
 
+def refused_engine(engine: Path, built_under: dict, here: dict, model: str) -> str:
+    """What to say when TensorRT will not deserialize an engine whose key matches this machine: the CUDA
+    versions it was built under, where they differ from this machine's, are the likeliest cause."""
+    differs = [f"CUDA {part} {built_under[part]} when built, {here.get(part)} here"
+               for part in ("driver", "runtime") if part in built_under and built_under[part] != here.get(part)]
+    cause = f" ({'; '.join(differs)})" if differs else " (see TensorRT's log above)"
+    return f"TensorRT could not deserialize {engine}{cause}; delete it and rebuild: `visionrt export {model} --trt`"
+
+
 @register
 class TensorRTBackend(Backend):
     name = "tensorrt"
@@ -108,7 +118,8 @@ class TensorRTBackend(Backend):
         trt = tensorrt()
         self._meta = read_onnx_metadata(path)
         _, precision, _, key = resolve(Path(path), self._meta, environment())
-        found = (cache or EngineCache()).lookup(key)
+        cache = cache or EngineCache()
+        found = cache.lookup(key)
         if found.engine is None:
             raise BackendUnavailableError(
                 f"no TensorRT engine for {self._meta['model']} ({precision}) fits this machine: {found.explain()}. "
@@ -116,7 +127,8 @@ class TensorRTBackend(Backend):
         self._logger = trt.Logger(trt.Logger.WARNING)
         self._engine = trt.Runtime(self._logger).deserialize_cuda_engine(found.engine.read_bytes())
         if self._engine is None:
-            raise ArtifactError(f"TensorRT could not deserialize {found.engine}; delete it and rebuild")
+            raise ArtifactError(refused_engine(found.engine, cache.sidecar(found.engine).get("cuda", {}),
+                                               cuda.cuda_versions(), self._meta["model"]))
         self._path, self._engine_path, self._key, self._precision = Path(path), found.engine, key, precision
         self._profile = profile_from_metadata(self._meta)
         names = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]

@@ -65,6 +65,14 @@ def test_device_info_names_the_gpu_and_its_compute_capability(cuda_runtime):
     assert int(major) >= 3 and minor.isdigit()
 
 
+def test_cuda_driver_and_runtime_versions_read_as_major_dot_minor(cuda_runtime):
+    versions = cuda.cuda_versions()
+    assert set(versions) == {"driver", "runtime"}
+    for text in versions.values():
+        major, minor = text.split(".")
+        assert int(major) >= 11 and minor.isdigit()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int64])
 def test_buffers_round_trip_through_the_device(cuda_runtime, dtype):
     stream = cuda.new_stream()

@@ -10,7 +10,7 @@ from visionrt.runtime.engine_cache import EngineCache, EngineKey, differences
 KEY = EngineKey(model="digits", onnx_sha256="a" * 64, precision="fp16",
                 profile={"input": "image", "min": [1, 1, 8, 8], "opt": [8, 1, 8, 8], "max": [64, 1, 8, 8]},
                 build={"workspace_bytes": 1 << 30, "fp32_nodes": [], "optimization_level": 3},
-                tensorrt="10.3.0", gpu="NVIDIA H100 80GB HBM3", compute_capability="9.0")
+                tensorrt="10.3.0", gpu="NVIDIA H100 80GB HBM3", compute_capability="9.0", platform="Linux-x86_64")
 
 
 @pytest.fixture
@@ -23,7 +23,8 @@ def cache(tmp_path):
 def test_every_field_changes_the_digest():
     variants = [replace(KEY, model="digit_reader"), replace(KEY, onnx_sha256="b" * 64), replace(KEY, precision="fp32"),
                 replace(KEY, profile={**KEY.profile, "max": [32, 1, 8, 8]}), replace(KEY, build={**KEY.build, "workspace_bytes": 1}),
-                replace(KEY, tensorrt="10.5.0"), replace(KEY, gpu="NVIDIA L4"), replace(KEY, compute_capability="8.9")]
+                replace(KEY, tensorrt="10.5.0"), replace(KEY, gpu="NVIDIA L4"), replace(KEY, compute_capability="8.9"),
+                replace(KEY, platform="Windows-AMD64")]
     digests = {v.digest() for v in variants} | {KEY.digest()}
     assert len(digests) == len(variants) + 1
 
@@ -46,6 +47,18 @@ def test_a_different_machine_is_told_exactly_what_differs(cache):
     assert found.engine is None
     assert ("built with TensorRT 10.3.0 for sm_90 (NVIDIA H100 80GB HBM3), this machine has TensorRT 10.5.0 "
             "and sm_89 (NVIDIA L4)") in found.explain()
+
+
+def test_an_engine_from_another_platform_is_refused_by_name(cache):
+    """NVIDIA: serialized engines are not portable across platforms (Linux, Windows), even on one GPU."""
+    assert "built on Linux-x86_64, this machine is Windows-AMD64" in cache.lookup(
+        replace(KEY, platform="Windows-AMD64")).explain()
+
+
+def test_the_sidecar_records_the_cuda_versions_it_was_built_under(tmp_path):
+    cache = EngineCache(tmp_path)
+    engine = cache.store(KEY, b"engine bytes", {"model": "digits"}, 1.0, {"driver": "13.0", "runtime": "12.8"})
+    assert cache.sidecar(engine)["cuda"] == {"driver": "13.0", "runtime": "12.8"}
 
 
 def test_a_changed_onnx_or_profile_is_named(cache):

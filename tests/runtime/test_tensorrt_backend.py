@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from visionrt import model_zoo, runtime
-from visionrt.errors import BackendUnavailableError
+from visionrt.errors import ArtifactError, BackendUnavailableError
 from visionrt.export.tensorrt_build import build_engine
 from visionrt.runtime.engine_cache import EngineCache
 
@@ -91,6 +91,20 @@ def test_on_tensorrt_11_the_reader_runs_the_fp16_graph_strongly_typed(emulated_t
     assert (described["typing"], described["precision_pins"]) == ("strong", ["node_log_softmax", "node_lstm__2"])
     x = np.random.default_rng(0).random((2, 1, 16, 64), dtype=np.float32)
     np.testing.assert_allclose(engine.run(x), reference.run(x), rtol=1e-6, atol=1e-6)
+
+
+def test_an_engine_tensorrt_will_not_deserialize_is_blamed_on_the_cuda_versions_that_changed(
+        emulated_tensorrt, emulated_cuda, monkeypatch):
+    build("digits")  # under CUDA 13.0, driver and runtime
+    emulated_cuda.driver_version = 12080
+    monkeypatch.setattr(emulated_tensorrt.Runtime, "deserialize_cuda_engine", lambda runtime, plan: None)
+    with pytest.raises(ArtifactError, match=r"TensorRT could not deserialize .*digits-fp16-.*\.engine \(CUDA driver "
+                                            r"13\.0 when built, 12\.8 here\); delete it and rebuild: "
+                                            r"`visionrt export digits --trt`"):
+        runtime.load("digits", backend="tensorrt")
+    emulated_cuda.driver_version = 13000
+    with pytest.raises(ArtifactError, match=r"\.engine \(see TensorRT's log above\); delete it and rebuild"):
+        runtime.load("digits", backend="tensorrt")
 
 
 def test_a_corrupted_engine_file_is_refused_not_deserialized(emulated_tensorrt):

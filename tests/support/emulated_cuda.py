@@ -31,12 +31,19 @@ class EmulatedCudaRuntime:
 
     def __init__(self, memory_bytes: int = 1 << 30, gpu: str = "Emulated GPU", capability: tuple = (9, 0)):
         self.gpu, self.capability = gpu, capability  # what cudaGetDeviceProperties reports; tests may change it
+        self.driver_version = self.runtime_version = 13000  # CUDA 13.0, as cudaDriverGetVersion encodes it
         self.memory_bytes, self.device, self.pinned = memory_bytes, {}, {}  # address -> block / byte count
         self.capturing, self.sticky_error = {}, 0  # stream -> recorded copies; an error a copy hit while running
         self._lock, self._streams = threading.Lock(), iter(range(1, 1 << 30))  # stream 0 is CUDA's legacy one
 
     def cudaGetDeviceCount(self):
         return 0, 1
+
+    def cudaDriverGetVersion(self):
+        return 0, self.driver_version
+
+    def cudaRuntimeGetVersion(self):
+        return 0, self.runtime_version
 
     def cudaGetDeviceProperties(self, device):
         major, minor = self.capability
