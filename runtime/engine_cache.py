@@ -24,7 +24,7 @@ from visionrt.hashing import sha256_file
 class EngineKey:
     model: str
     onnx_sha256: str  # of the ONNX file the engine is built from: two models never share an entry
-    precision: str  # "fp16" (FP16 allowed, listed layers pinned FP32) or "fp32"
+    precision: str  # "fp16" (FP16 compute, build["fp32_nodes"] kept FP32) or "fp32"
     profile: dict  # {"input", "min", "opt", "max"}
     build: dict  # builder options that change the engine: typing, workspace, FP32 nodes, optimization level
     tensorrt: str  # TensorRT version
