@@ -86,8 +86,8 @@ def build_engine(onnx_path: Path, cache: EngineCache | None = None, workspace: i
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise ArtifactError(f"TensorRT failed to build an engine from {source} (see the log above)")
-    atomic.write_bytes(timing_path, bytes(config.get_timing_cache().serialize()))
     path = cache.store(key, bytes(serialized), meta, time.perf_counter() - started, cuda.cuda_versions())
+    atomic.write_bytes(timing_path, bytes(config.get_timing_cache().serialize()))  # after the engine: it matters more
     print(f"engine written to {path} in {time.perf_counter() - started:.1f} s")
     return path
 
@@ -115,9 +115,20 @@ def configure(builder, network, trt, precision: str, build: dict, profile, timin
     trt_profile = builder.create_optimization_profile()
     trt_profile.set_shape(profile.input_name, profile.min, profile.opt, profile.max)
     config.add_optimization_profile(trt_profile)
-    config.set_timing_cache(config.create_timing_cache(timing_path.read_bytes() if timing_path.is_file() else b""),
-                            ignore_mismatch=False)
+    attach_timing_cache(config, timing_path)
     return config
+
+
+def attach_timing_cache(config, timing_path: Path) -> None:
+    """Reuse the timing cache at ``timing_path``, or start an empty one. TensorRT refuses (returns False for)
+    a cache recorded on another device or CUDA version; timings from elsewhere would mislead tactic choice,
+    so the build then starts afresh and its cache replaces the file."""
+    recorded = timing_path.read_bytes() if timing_path.is_file() else b""
+    if config.set_timing_cache(config.create_timing_cache(recorded), ignore_mismatch=False):
+        return
+    print(f"  timing cache {timing_path.name} was recorded on another device or CUDA version; starting an empty one",
+          flush=True)
+    config.set_timing_cache(config.create_timing_cache(b""), ignore_mismatch=False)
 
 
 def network_flags(trt, typing: str) -> int:

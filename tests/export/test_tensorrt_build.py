@@ -156,6 +156,17 @@ def test_the_timing_cache_persists_into_the_next_build(emulated_tensorrt, tmp_pa
     assert json.loads(timing.read_text()) == {"timing_entries": 2}
 
 
+def test_a_timing_cache_from_another_device_is_replaced_not_reused_and_the_engine_still_lands(emulated_tensorrt,
+                                                                                              tmp_path, capsys):
+    timing = tmp_path / "timing-10.0.0+emulated-sm90.cache"
+    timing.write_text(json.dumps({"timing_entries": 7, "foreign": True}))
+    engine = build("digits", "fp16", tmp_path)
+    assert emulated_tensorrt.builds[0]["timing_entries_in"] == 0 and engine.is_file()
+    assert json.loads(timing.read_text()) == {"timing_entries": 1}
+    assert "timing cache timing-10.0.0+emulated-sm90.cache was recorded on another device or CUDA version; " \
+           "starting an empty one" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("failure", ["parser", "builder"])
 def test_a_failed_build_names_the_file_and_leaves_the_caches_as_they_were(emulated_tensorrt, tmp_path, monkeypatch,
                                                                           failure):

@@ -175,8 +175,8 @@ class IOptimizationProfile:
 
 
 class ITimingCache:
-    def __init__(self, entries: int):
-        self.entries = entries
+    def __init__(self, entries: int, foreign: bool = False):
+        self.entries, self.foreign = entries, foreign
 
     def serialize(self) -> bytes:
         return json.dumps({"timing_entries": self.entries}).encode()
@@ -198,10 +198,12 @@ class IBuilderConfig:
         return len(self.profiles) - 1
 
     def create_timing_cache(self, serialized_timing_cache: bytes) -> ITimingCache:
-        entries = json.loads(serialized_timing_cache)["timing_entries"] if serialized_timing_cache else 0
-        return ITimingCache(entries)
+        recorded = json.loads(serialized_timing_cache) if serialized_timing_cache else {}
+        return ITimingCache(recorded.get("timing_entries", 0), recorded.get("foreign", False))
 
     def set_timing_cache(self, cache: ITimingCache, ignore_mismatch: bool) -> bool:
+        if cache.foreign and not ignore_mismatch:
+            return False  # TensorRT refuses a cache recorded on another device or CUDA version
         self.timing_cache = cache
         return True
 
