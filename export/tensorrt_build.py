@@ -114,7 +114,9 @@ def configure(builder, network, trt, precision: str, build: dict, profile, timin
         _pin_fp32(network, build["fp32_nodes"], trt)
     trt_profile = builder.create_optimization_profile()
     trt_profile.set_shape(profile.input_name, profile.min, profile.opt, profile.max)
-    config.add_optimization_profile(trt_profile)
+    if config.add_optimization_profile(trt_profile) < 0:
+        raise ArtifactError(f"TensorRT refused the optimization profile for '{profile.input_name}': min {profile.min}, "
+                            f"opt {profile.opt}, max {profile.max} (see its log above)")
     attach_timing_cache(config, timing_path)
     return config
 

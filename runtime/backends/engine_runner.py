@@ -16,6 +16,12 @@ from visionrt.runtime.backends import cuda
 from visionrt.runtime.profiles import Profile
 
 
+def accepted(result: bool, what: str) -> None:
+    """TensorRT's setters log and return False rather than raise; a refusal must stop the call here."""
+    if not result:
+        raise BackendUnavailableError(f"TensorRT refused {what} (see its log above)")
+
+
 @dataclass
 class ThreadState:
     """One thread's execution context and stream, and what it has set up per input-shape signature."""
@@ -38,7 +44,11 @@ class EngineRunner:
         """This thread's state, created on its first call."""
         state = getattr(self._local, "state", None)
         if state is None:
-            state = self._local.state = ThreadState(self.engine.create_execution_context(), cuda.new_stream())
+            context = self.engine.create_execution_context()
+            if context is None:
+                raise BackendUnavailableError("TensorRT could not create an execution context for this thread "
+                                              "(out of GPU memory? see TensorRT's log above)")
+            state = self._local.state = ThreadState(context, cuda.new_stream())
         return state
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -47,13 +57,14 @@ class EngineRunner:
         state = self.state()
         signature = tuple(tuple(feeds[n].shape) for n in self.input_names)
         for name in self.input_names:
-            state.context.set_input_shape(name, feeds[name].shape)
+            accepted(state.context.set_input_shape(name, feeds[name].shape),
+                     f"input shape {tuple(feeds[name].shape)} for '{name}'")
         buffers = self._buffers_for(state, signature)
         for name in self.input_names:
             np.copyto(buffers[name].host, feeds[name], casting="same_kind")
             buffers[name].to_device(state.stream)
         for name, buffer in buffers.items():
-            state.context.set_tensor_address(name, int(buffer.device))
+            accepted(state.context.set_tensor_address(name, int(buffer.device)), f"the address of tensor '{name}'")
         self._enqueue(state, signature)
         for name in self.output_names:
             buffers[name].to_host(state.stream)

@@ -167,9 +167,9 @@ def test_a_timing_cache_from_another_device_is_replaced_not_reused_and_the_engin
            "starting an empty one" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("failure", ["parser", "builder"])
-def test_a_failed_build_names_the_file_and_leaves_the_caches_as_they_were(emulated_tensorrt, tmp_path, monkeypatch,
-                                                                          failure):
+@pytest.mark.parametrize("failure", ["parser", "profile", "builder"])
+def test_a_failed_build_says_why_and_leaves_the_caches_as_they_were(emulated_tensorrt, tmp_path, monkeypatch,
+                                                                   failure):
     from visionrt.errors import ArtifactError
 
     build("digits", "fp32", tmp_path)
@@ -178,6 +178,9 @@ def test_a_failed_build_names_the_file_and_leaves_the_caches_as_they_were(emulat
         monkeypatch.setattr(emulated_tensorrt.OnnxParser, "parse",
                             lambda parser, model: parser.errors.append("unsupported op 'Foo'") or False)
         expected = r"parser rejected .*digits/1/model\.onnx: unsupported op 'Foo'"
+    elif failure == "profile":
+        monkeypatch.setattr(emulated_tensorrt.IBuilderConfig, "add_optimization_profile", lambda config, profile: -1)
+        expected = r"refused the optimization profile for 'image': min \(1, 1, 8, 8\), opt \(8, 1, 8, 8\), max"
     else:
         emulated_tensorrt.fail_build = True
         expected = r"failed to build an engine from .*digits/1/model\.onnx"

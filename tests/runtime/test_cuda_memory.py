@@ -18,23 +18,26 @@ from visionrt.runtime.profiles import Profile
 
 
 class CopyContext:
-    """A stand-in execution context: its 'engine' copies input ``x`` to output ``y`` on the given stream."""
+    """A stand-in execution context: its 'engine' copies input ``x`` to output ``y`` on the given stream.
+    ``fail`` names the call that returns False, as TensorRT's do: "shape" or "enqueue"."""
 
-    def __init__(self, rt, fail: bool):
+    def __init__(self, rt, fail: str | None):
         self.rt, self.fail, self.shape, self.addresses, self.executions = rt, fail, None, {}, 0
 
     def set_input_shape(self, name, shape):
         self.shape = tuple(shape)
+        return self.fail != "shape"
 
     def get_tensor_shape(self, name):
         return self.shape
 
     def set_tensor_address(self, name, address):
         self.addresses[name] = address
+        return True
 
     def execute_async_v3(self, stream):
         self.executions += 1
-        if self.fail:
+        if self.fail == "enqueue":
             return False
         nbytes = cuda.buffer_bytes(self.shape, np.float32)
         cuda.check(self.rt.cudaMemcpyAsync(self.addresses["y"], self.addresses["x"], nbytes,
@@ -43,15 +46,17 @@ class CopyContext:
 
 
 class CopyEngine:
-    def __init__(self, rt, fail: bool = False):
+    def __init__(self, rt, fail: str | None = None):
         self.rt, self.fail, self.contexts = rt, fail, []
 
     def create_execution_context(self):
+        if self.fail == "context":
+            return None  # TensorRT's answer when, say, the GPU has no memory left for one
         self.contexts.append(CopyContext(self.rt, self.fail))
         return self.contexts[-1]
 
 
-def copy_runner(cuda_runtime, cuda_graph: bool, fail: bool = False) -> EngineRunner:
+def copy_runner(cuda_runtime, cuda_graph: bool, fail: str | None = None) -> EngineRunner:
     """The TensorRT backend's runner around a stand-in engine that copies ``x`` (float32) to ``y``."""
     float32 = np.dtype(np.float32)
     return EngineRunner(CopyEngine(cuda_runtime, fail), ["x"], ["y"], {"x": float32, "y": float32},
@@ -117,9 +122,22 @@ def test_runner_refuses_shapes_outside_the_profile_before_touching_the_gpu(cuda_
     assert runner.engine.contexts == []  # no context, stream or buffer was made
 
 
+def test_a_shape_tensorrt_refuses_is_named_before_anything_is_enqueued(cuda_runtime):
+    runner = copy_runner(cuda_runtime, cuda_graph=False, fail="shape")
+    with pytest.raises(BackendUnavailableError, match=r"TensorRT refused input shape \(1, 3, 8, 8\) for 'x'"):
+        runner.run({"x": np.ones((1, 3, 8, 8), np.float32)})
+    assert runner.state().context.executions == 0 and runner.state().buffers == {}
+
+
+def test_a_thread_that_gets_no_execution_context_is_told_so(cuda_runtime):
+    runner = copy_runner(cuda_runtime, cuda_graph=False, fail="context")
+    with pytest.raises(BackendUnavailableError, match="TensorRT could not create an execution context"):
+        runner.run({"x": np.ones((1, 3, 8, 8), np.float32)})
+
+
 @pytest.mark.parametrize("cuda_graph", [False, True])
 def test_a_failed_enqueue_names_the_shapes_and_leaves_the_stream_usable(cuda_runtime, cuda_graph):
-    runner = copy_runner(cuda_runtime, cuda_graph, fail=True)
+    runner = copy_runner(cuda_runtime, cuda_graph, fail="enqueue")
     x = np.ones((1, 3, 8, 8), np.float32)
     runner.state().seen.add(((1, 3, 8, 8),))  # with graphs, the next call is the capturing one
     with pytest.raises(BackendUnavailableError, match=r"execute_async_v3 failed.*\(1, 3, 8, 8\)"):
