@@ -1,4 +1,4 @@
-"""The ``visionrt`` command: train, export, run, bench and zoo, each with its own --help."""
+"""The ``visionrt`` command: train, export, run, bench, zoo and engines, each with its own --help."""
 
 import argparse
 import json
@@ -235,6 +235,41 @@ def cmd_zoo(args) -> int:
     return 0
 
 
+def add_engines(sub) -> None:
+    parser = sub.add_parser("engines", help="list the TensorRT engine cache; --prune deletes what can never be served",
+                            description="Lists every cached TensorRT engine with what it was built for, and marks "
+                                        "it stale when it can never be served: a missing or corrupt file, an ONNX "
+                                        "file no longer installed in the repository (re-exported since), or, where "
+                                        "TensorRT and a GPU are here, another TensorRT version, GPU or platform.")
+    parser.add_argument("--engine-cache", type=Path, help="cache folder (default $VISIONRT_ENGINE_CACHE or "
+                        "~/.cache/visionrt/engines)")
+    parser.add_argument("--repository", type=Path, help="model repository whose ONNX files count as installed "
+                        "(default: the shipped zoo)")
+    parser.add_argument("--prune", action="store_true", help="delete the stale entries")
+    parser.set_defaults(handler=cmd_engines)
+
+
+def cmd_engines(args) -> int:
+    from visionrt import model_zoo
+    from visionrt.runtime import engine_listing
+    from visionrt.runtime.engine_cache import EngineCache
+
+    cache, repository = EngineCache(args.engine_cache), args.repository or model_zoo.repository_path()
+    machine, checked = engine_listing.this_machine()
+    entries = cache.entries(engine_listing.installed_onnx(repository), machine)
+    print(f"{cache.root}: {len(entries)} engines; ONNX files checked against {repository}; {checked}")
+    for entry in entries:
+        print(engine_listing.describe(entry))
+    stale = [entry for entry in entries if entry.problems]
+    if args.prune:
+        for entry in stale:
+            cache.remove(entry)
+        print(f"pruned {len(stale)} stale engines, {sum(e.nbytes for e in stale) / 1e6:.1f} MB freed")
+    elif stale:
+        print(f"{len(stale)} stale; `visionrt engines --prune` deletes them")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import visionrt
 
@@ -242,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "ONNX artifacts and a torch-free runtime.")
     parser.add_argument("--version", action="version", version=f"visionrt {visionrt.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (add_train, add_export, add_run, add_bench, add_zoo):
+    for add in (add_train, add_export, add_run, add_bench, add_zoo, add_engines):
         add(sub)
     return parser
 

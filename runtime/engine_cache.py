@@ -44,17 +44,24 @@ def host_platform() -> str:
     return f"{platform.system()}-{platform.machine()}"
 
 
+def machine_differences(built: dict, here: dict) -> list[str]:
+    """What differs between the machine an engine was built on and ``here`` (a key's or a machine's
+    ``platform``, ``tensorrt``, ``gpu`` and ``compute_capability``), in words."""
+    found = []
+    if built.get("platform") != here["platform"]:
+        found.append(f"built on {built.get('platform')}, this machine is {here['platform']}")
+    if built.get("tensorrt") != here["tensorrt"] or built.get("compute_capability") != here["compute_capability"]:
+        found.append(f"built with TensorRT {built.get('tensorrt')} for sm_{_sm(built.get('compute_capability'))} "
+                     f"({built.get('gpu')}), this machine has TensorRT {here['tensorrt']} and "
+                     f"sm_{_sm(here['compute_capability'])} ({here['gpu']})")
+    elif built.get("gpu") != here["gpu"]:
+        found.append(f"built on {built.get('gpu')}, this machine has {here['gpu']} (same architecture)")
+    return found
+
+
 def differences(built: dict, here: EngineKey) -> list[str]:
     """What differs between the key an engine was built for and this machine's key, in words."""
-    found = []
-    if built.get("platform") != here.platform:
-        found.append(f"built on {built.get('platform')}, this machine is {here.platform}")
-    if built.get("tensorrt") != here.tensorrt or built.get("compute_capability") != here.compute_capability:
-        found.append(f"built with TensorRT {built.get('tensorrt')} for sm_{_sm(built.get('compute_capability'))} "
-                     f"({built.get('gpu')}), this machine has TensorRT {here.tensorrt} and "
-                     f"sm_{_sm(here.compute_capability)} ({here.gpu})")
-    elif built.get("gpu") != here.gpu:
-        found.append(f"built on {built.get('gpu')}, this machine has {here.gpu} (same architecture)")
+    found = machine_differences(built, asdict(here))
     if built.get("onnx_sha256") != here.onnx_sha256:
         found.append(f"built from a different ONNX file (sha256 {str(built.get('onnx_sha256'))[:12]}..., "
                      f"this one is {here.onnx_sha256[:12]}...)")
@@ -67,6 +74,17 @@ def differences(built: dict, here: EngineKey) -> list[str]:
 
 def _sm(capability) -> str:
     return str(capability).replace(".", "") if capability else "?"
+
+
+@dataclass
+class Entry:
+    """One cached engine as ``visionrt engines`` shows it, with every reason it can never be served."""
+
+    engine: Path
+    key: dict
+    built_at: str
+    nbytes: int
+    problems: list[str]
 
 
 @dataclass
@@ -117,6 +135,29 @@ class EngineCache:
                    "build_seconds": round(build_seconds, 2), "cuda": cuda_versions or {}}
         atomic.write_text(path.with_name(path.name + ".json"), json.dumps(sidecar, indent=1, sort_keys=True))
         return path
+
+    def entries(self, installed: dict[str, set[str]], machine: dict | None) -> list[Entry]:
+        """Every engine in the cache, each with the reasons it can never be served: a missing or corrupt file,
+        an ONNX file no longer installed (``installed``: model -> sha256 of its installed ONNX files; a model
+        re-exported since the build leaves its old engines behind), and, where ``machine`` is known, another
+        machine's TensorRT, GPU or platform."""
+        found = []
+        for sidecar in sorted(self.root.glob("*.engine.json")) if self.root.is_dir() else []:
+            record, engine = json.loads(sidecar.read_text()), sidecar.with_suffix("")
+            key, problems = record.get("key", {}), []
+            if not engine.is_file() or sha256_file(engine) != record.get("engine_sha256"):
+                problems.append("engine file missing or corrupt")
+            if key.get("onnx_sha256") not in installed.get(key.get("model"), set()):
+                problems.append("built from an ONNX file that is not installed (re-exported since?)")
+            problems += machine_differences(key, machine) if machine else []
+            found.append(Entry(engine, key, record.get("built_at", "?"),
+                               engine.stat().st_size if engine.is_file() else 0, problems))
+        return found
+
+    def remove(self, entry: Entry) -> None:
+        """Delete an entry: its sidecar first, so that no sidecar is ever left pointing at a missing engine."""
+        entry.engine.with_name(entry.engine.name + ".json").unlink(missing_ok=True)
+        entry.engine.unlink(missing_ok=True)
 
     def metadata(self, engine: Path) -> dict:
         return self.sidecar(engine)["metadata"]

@@ -1,0 +1,78 @@
+"""`visionrt engines`: every cached engine, what it was built for, and which can never be served again.
+
+Engines are built with the emulated TensorRT (tests/support), into the fixture's fresh cache folder.
+"""
+
+import shutil
+
+import pytest
+
+from visionrt import cli, model_zoo
+from visionrt.export.tensorrt_build import build_engine
+from visionrt.runtime import engine_listing
+from visionrt.runtime.backends import tensorrt as trt_backend
+from visionrt.runtime.engine_cache import EngineCache
+
+
+def build(repository, name: str = "digits", precision: str = "fp16"):
+    return build_engine(repository / name / "1" / {"fp16": "model_fp16.onnx", "fp32": "model.onnx"}[precision])
+
+
+@pytest.fixture
+def repository(tmp_path):
+    """A copy of the zoo's digits folder, free to be re-exported (overwritten) by a test."""
+    copy = tmp_path / "repository"
+    shutil.copytree(model_zoo.model_dir("digits"), copy / "digits")
+    return copy
+
+
+def test_engines_that_fit_are_listed_servable_with_what_they_were_built_for(emulated_tensorrt, repository, capsys):
+    build(repository, precision="fp16")
+    build(repository, precision="fp32")
+    assert cli.main(["engines", "--repository", str(repository)]) == 0
+    out = capsys.readouterr().out
+    assert "2 engines" in out and "checked against this machine: TensorRT 10.0.0+emulated on Emulated GPU (sm_90" in out
+    assert "digits fp16, weak typing, TensorRT 10.0.0+emulated on Emulated GPU (sm_90" in out
+    assert out.count("    servable") == 2 and "stale" not in out
+
+
+def test_a_re_exported_model_leaves_stale_engines_that_prune_deletes_and_nothing_else(emulated_tensorrt, repository,
+                                                                                    capsys):
+    engine = build(repository)
+    (repository / "digits" / "1" / "model.onnx").write_bytes(b"re-exported")  # the FP32 file the engine came from
+    cache = EngineCache()
+    timing = sorted(cache.root.glob("timing-*.cache"))
+    assert cli.main(["engines", "--repository", str(repository)]) == 0
+    out = capsys.readouterr().out
+    assert "stale: built from an ONNX file that is not installed (re-exported since?)" in out
+    assert "1 stale; `visionrt engines --prune` deletes them" in out and engine.is_file()
+    assert cli.main(["engines", "--repository", str(repository), "--prune"]) == 0
+    assert "pruned 1 stale engines" in capsys.readouterr().out
+    assert not engine.exists() and not engine.with_name(engine.name + ".json").exists()
+    assert sorted(cache.root.glob("timing-*.cache")) == timing  # the timing cache stays: it is still this machine's
+
+
+def test_an_engine_of_another_gpu_is_stale_here_with_what_differs(emulated_tensorrt, emulated_cuda, repository):
+    emulated_cuda.gpu, emulated_cuda.capability = "Emulated L4", (8, 9)
+    build(repository)
+    emulated_cuda.gpu, emulated_cuda.capability = "Emulated GPU", (9, 0)
+    machine, _ = engine_listing.this_machine()
+    (entry,) = EngineCache().entries(engine_listing.installed_onnx(repository), machine)
+    assert entry.problems == ["built with TensorRT 10.0.0+emulated for sm_89 (Emulated L4), this machine has "
+                              "TensorRT 10.0.0+emulated and sm_90 (Emulated GPU)"]
+
+
+def test_without_tensorrt_here_entries_are_checked_against_the_installed_onnx_only(emulated_tensorrt, repository,
+                                                                                 monkeypatch, capsys):
+    build(repository)
+    monkeypatch.setattr(trt_backend, "tensorrt", lambda: (_ for _ in ()).throw(ImportError("no tensorrt here")))
+    assert cli.main(["engines", "--repository", str(repository)]) == 0
+    out = capsys.readouterr().out
+    assert "not checked against this machine (no tensorrt here)" in out and "    servable" in out
+
+
+def test_a_corrupt_engine_file_is_stale(emulated_tensorrt, repository):
+    engine = build(repository)
+    engine.write_bytes(b"truncated")
+    (entry,) = EngineCache().entries(engine_listing.installed_onnx(repository), None)
+    assert entry.problems == ["engine file missing or corrupt"]
