@@ -139,16 +139,17 @@ class EngineCache:
     def entries(self, installed: dict[str, set[str]], machine: dict | None) -> list[Entry]:
         """Every engine in the cache, each with the reasons it can never be served: a missing or corrupt file,
         an ONNX file no longer installed (``installed``: model -> sha256 of its installed ONNX files; a model
-        re-exported since the build leaves its old engines behind), and, where ``machine`` is known, another
-        machine's TensorRT, GPU or platform."""
+        re-exported since the build leaves its old engines behind; models absent from ``installed`` may live
+        in another repository and are not judged), and, where ``machine`` is known, another machine's
+        TensorRT, GPU or platform."""
         found = []
         for sidecar in sorted(self.root.glob("*.engine.json")) if self.root.is_dir() else []:
             record, engine = json.loads(sidecar.read_text()), sidecar.with_suffix("")
             key, problems = record.get("key", {}), []
             if not engine.is_file() or sha256_file(engine) != record.get("engine_sha256"):
                 problems.append("engine file missing or corrupt")
-            if key.get("onnx_sha256") not in installed.get(key.get("model"), set()):
-                problems.append("built from an ONNX file that is not installed (re-exported since?)")
+            if key.get("model") in installed and key.get("onnx_sha256") not in installed[key.get("model")]:
+                problems.append("built from an ONNX file that is no longer installed (re-exported since?)")
             problems += machine_differences(key, machine) if machine else []
             found.append(Entry(engine, key, record.get("built_at", "?"),
                                engine.stat().st_size if engine.is_file() else 0, problems))

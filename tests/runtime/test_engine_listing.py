@@ -44,7 +44,7 @@ def test_a_re_exported_model_leaves_stale_engines_that_prune_deletes_and_nothing
     timing = sorted(cache.root.glob("timing-*.cache"))
     assert cli.main(["engines", "--repository", str(repository)]) == 0
     out = capsys.readouterr().out
-    assert "stale: built from an ONNX file that is not installed (re-exported since?)" in out
+    assert "stale: built from an ONNX file that is no longer installed (re-exported since?)" in out
     assert "1 stale; `visionrt engines --prune` deletes them" in out and engine.is_file()
     assert cli.main(["engines", "--repository", str(repository), "--prune"]) == 0
     assert "pruned 1 stale engines" in capsys.readouterr().out
@@ -76,3 +76,10 @@ def test_a_corrupt_engine_file_is_stale(emulated_tensorrt, repository):
     engine.write_bytes(b"truncated")
     (entry,) = EngineCache().entries(engine_listing.installed_onnx(repository), None)
     assert entry.problems == ["engine file missing or corrupt"]
+
+
+def test_a_model_the_repository_does_not_hold_is_not_judged_by_its_onnx(emulated_tensorrt, repository, tmp_path):
+    """Its engines may come from another repository: only a model the repository holds can be re-exported."""
+    build(repository)
+    (entry,) = EngineCache().entries(engine_listing.installed_onnx(tmp_path / "empty"), None)
+    assert entry.problems == []
