@@ -1,12 +1,12 @@
 """One command for a GPU machine with no internet: every GPU-capable check the project has, one report.
 
-    python -m visionrt.benchmarks.gpu_check OUTDIR [--iters N] [--compile] [--models NAME ...]
+    python -m visionrt.benchmarks.gpu_check OUTDIR [--iters N] [--compile] [--models NAME ...] [--concurrency N ...]
 
 For each installed zoo model it runs the full benchmark sweep on CUDA (eager PyTorch FP32, ``.half()``,
 autocast, optionally ``torch.compile``; every GPU runtime backend this machine has; the CPU rows are left to
 ``visionrt bench --device cpu``, which they would otherwise dominate), and gathers FP16-against-FP32
 parity (max abs error, PSNR for images, top-1 agreement against eager FP32 on real held-out inputs) per model
-and shape.
+and shape, and the throughput of every host-timed row with 1, 2, 4 and 8 threads calling one loaded model.
 Writes OUTDIR/gpu_check.{json,md} and each model's bench files under OUTDIR/<model>/.
 """
 
@@ -20,6 +20,7 @@ from visionrt.benchmarks import harness, report
 from visionrt.errors import UserInputError, VisionRTError
 
 FP16_PRECISIONS = ("fp16", "autocast-fp16")
+DEFAULT_CONCURRENCY = (1, 2, 4, 8)
 
 
 def parity_rows(result: dict) -> list[dict]:
@@ -41,6 +42,18 @@ def speedup_rows(result: dict) -> list[dict]:
             for r in result["rows"] if r["device"] == "cuda"]
 
 
+def concurrency_rows(result: dict) -> list[dict]:
+    """One line per host-timed row of one model: images/s at batch 1 for each thread count swept, and the
+    scaling from the fewest to the most threads."""
+    lines: dict[tuple, dict] = {}
+    for r in result.get("concurrency", []):
+        line = lines.setdefault((r["name"], r["backend"], r["precision"]), {
+            "model": result["model"], "name": r["name"], "backend": r["backend"], "precision": r["precision"]})
+        line[f"ips_{r['threads']}_threads"] = r["throughput_ips"]
+        line["scaling"] = r["scaling_vs_fewest_threads"]  # rows come in thread order: the last is the most
+    return list(lines.values())
+
+
 def tensorrt_bar_rows(results: dict[str, dict]) -> list[dict]:
     """Per model, the benchmark's TensorRT FP16 against eager FP32 bar, where a native engine ran."""
     key = "tensorrt_fp16_vs_eager_fp32_cuda_batch1"
@@ -57,7 +70,8 @@ def chosen_models(requested: list[str] | None) -> list[str]:
     return [name for name in installed if name in requested] if requested else installed
 
 
-def run(out: Path, iters: int, compile_model: bool, models: list[str] | None = None) -> dict:
+def run(out: Path, iters: int, compile_model: bool, models: list[str] | None = None,
+        concurrency: tuple[int, ...] = DEFAULT_CONCURRENCY) -> dict:
     import torch
 
     installed = chosen_models(models)
@@ -68,13 +82,14 @@ def run(out: Path, iters: int, compile_model: bool, models: list[str] | None = N
         print(f"== {name}", flush=True)
         config = harness.BenchConfig(model=name, iters=iters, warmup=max(10, iters // 10), device="cuda",
                                      out=out / name, compile=compile_model,
-                                     sizes=model_zoo.get(name).bench_sizes)
+                                     sizes=model_zoo.get(name).bench_sizes, concurrency=tuple(concurrency))
         results[name] = harness.run(config)
     summary = {"environment": next(iter(results.values()))["environment"] if results else {},
                "models": installed,
                "fp16_parity": [row for r in results.values() for row in parity_rows(r)],
                "cuda_speedups": [row for r in results.values() for row in speedup_rows(r)],
-               "tensorrt_bar": tensorrt_bar_rows(results),
+               "tensorrt_bar": tensorrt_bar_rows(results), "concurrency_threads": list(concurrency),
+               "concurrency": [row for r in results.values() for row in concurrency_rows(r)],
                "runtime_backends": [{"name": t.name, "available": t.available, "reason": t.reason}
                                     for t in runtime.available_backends()]}
     atomic.write_text(out / "gpu_check.json", json.dumps(summary, indent=1))
@@ -100,7 +115,19 @@ def markdown(summary: dict) -> str:
         report.markdown_table(summary["tensorrt_bar"], ("model", "value", "met", "row"),
                               ("model", "speedup", "met", "faster engine row"))
         if summary.get("tensorrt_bar") else "Not measured: no native TensorRT backend ran on this machine.", "",
+        *concurrency_section(summary),
         "Per-model tables with every row, cold start and raw samples: `<model>/bench_<model>.{md,json,png}`.", ""])
+
+
+def concurrency_section(summary: dict) -> list[str]:
+    threads = summary.get("concurrency_threads") or []
+    if not summary.get("concurrency"):
+        return []
+    columns = ("model", "name", "backend", "precision", *[f"ips_{n}_threads" for n in sorted(threads)], "scaling")
+    headers = ("model", "runner", "backend", "precision", *[f"{n} threads img/s" for n in sorted(threads)],
+               "scaling")
+    return ["## Concurrency: images/s at batch 1 with N threads calling one loaded model (host timing)",
+            report.markdown_table(summary["concurrency"], columns, headers), ""]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,9 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iters", type=int, default=300)
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
     parser.add_argument("--models", nargs="+", help="check only these zoo models (default: every installed one)")
+    parser.add_argument("--concurrency", type=int, nargs="*", default=list(DEFAULT_CONCURRENCY),
+                        help="thread counts for the batch-1 concurrency sweep (default 1 2 4 8; none to skip)")
     args = parser.parse_args(argv)
     try:
-        summary = run(args.out, args.iters, args.compile, args.models)
+        summary = run(args.out, args.iters, args.compile, args.models, tuple(args.concurrency))
     except VisionRTError as exc:
         print(f"gpu_check: error: {exc}", file=sys.stderr)
         return 2

@@ -35,6 +35,7 @@ class BenchConfig:
     compile: bool = False  # also time torch.compile (slow to warm up)
     widths: tuple[int, ...] | None = None  # width sweep at batch 1 (dynamic-width models); None: the spec's
     sizes: tuple[int, ...] = ()  # square-size sweep at batch 1 (fully convolutional image models), e.g. (256, 512)
+    concurrency: tuple[int, ...] = ()  # threads calling one loaded model at batch 1, e.g. (1, 2, 4, 8); () skips it
     progress: bool = True
     repository: Path = field(default_factory=model_zoo.repository_path)
 
@@ -120,6 +121,8 @@ def run(config: BenchConfig) -> dict:
     tqdm = require("tqdm", "train").tqdm
     if not batches_for(config) or min(batches_for(config)) < 1 or config.iters < 1 or config.warmup < 0:
         raise UserInputError(f"batches must be positive and iters >= 1, got {config.batches}, {config.iters}")
+    if config.concurrency and min(config.concurrency) < 1:
+        raise UserInputError(f"--concurrency takes thread counts of at least 1, got {list(config.concurrency)}")
     check_sizes(config)
     devices = devices_for(config, torch)
     weights, real = inputs_for(config)
@@ -133,7 +136,7 @@ def run(config: BenchConfig) -> dict:
     shapes = shapes_for(config)
     inputs = {shape: batch_of(real, *shape) for shape in shapes}
     references = reference_outputs(weights, inputs)
-    rows, cold = [], []
+    rows, cold, concurrent = [], [], []
     bar = tqdm(total=len(rows_to_time) * len(shapes), desc=f"bench {config.model}", unit="row",
                disable=not config.progress)
     for candidate in rows_to_time:
@@ -151,14 +154,37 @@ def run(config: BenchConfig) -> dict:
             rows.append(time_row(candidate, bind, inputs[shape], references[shape], config, torch))
             rows[-1]["sweep"] = sweep_of(shape)
             bar.update()
+        if config.concurrency and candidate.timing == "host" and not candidate.precision.endswith("-compiled"):
+            # torch.compile'd modules are left out: calling one from several threads is not documented safe
+            bar.set_postfix_str(f"{candidate.label} threads {list(config.concurrency)}")
+            concurrent += concurrency_rows(candidate, bind, batch_of(real, 1), config)
     bar.close()
     add_speedups(rows)
     overhead = paired_overhead(model_dir, real, config) if "cpu" in devices else {}
     copies = copy_breakdown(weights, inputs, config, torch) if "cuda" in devices else []
     result = {"model": config.model, "config": _config_dict(config), "environment": environment.fingerprint(),
-              "rows": rows, "cold_start": cold, "overhead": overhead, "copies": copies, "bars": bars(rows, overhead)}
+              "rows": rows, "cold_start": cold, "overhead": overhead, "copies": copies, "concurrency": concurrent,
+              "bars": bars(rows, overhead)}
     report.write_all(result, Path(config.out))
     return result
+
+
+def concurrency_rows(candidate, bind, batch: np.ndarray, config: BenchConfig) -> list[dict]:
+    """Batch-1 calls from 1..N threads at once on one loaded model, as a service embedding it sees them:
+    latency percentiles over every call and throughput over the wall time, with the scaling over the
+    fewest threads swept. The timed calls are split between the threads (``iters`` in all)."""
+    call, _ = bind(batch)
+    rows = []
+    for threads in sorted(set(config.concurrency)):
+        samples, wall_ns = timing.time_concurrent(call, threads, max(1, config.warmup // threads),
+                                                  max(1, config.iters // threads))
+        stats = timing.summarize(samples, len(batch))
+        rows.append({**_identity(candidate), "batch": len(batch), "threads": threads,
+                     **{k: stats[k] for k in ("mean_ms", "p50_ms", "p90_ms", "p99_ms")},
+                     "throughput_ips": len(batch) * len(samples) * 1e9 / wall_ns, "samples_ns": samples.tolist()})
+    for row in rows:
+        row["scaling_vs_fewest_threads"] = row["throughput_ips"] / rows[0]["throughput_ips"]
+    return rows
 
 
 def copy_breakdown(weights: Path, inputs: dict, config: BenchConfig, torch) -> list[dict]:

@@ -11,6 +11,11 @@ COLUMNS = ("name", "backend", "device", "precision", "timing", "batch", "height"
 HEADERS = ("runner", "backend", "device", "precision", "timing", "batch", "height", "width", "mean ms", "p50 ms",
            "p90 ms", "p99 ms", "min ms", "images/s", "speedup", "max abs err", "PSNR dB")
 SWEEPS = {"batch": "batch", "width": "width", "size": "height"}  # each sweep and the row field on its x axis
+X_AXIS = {**SWEEPS, "concurrency": "threads"}
+CONCURRENCY_COLUMNS = ("name", "backend", "device", "precision", "threads", "p50_ms", "p90_ms", "p99_ms",
+                       "throughput_ips", "scaling_vs_fewest_threads")
+CONCURRENCY_HEADERS = ("runner", "backend", "device", "precision", "threads", "p50 ms", "p90 ms", "p99 ms",
+                       "images/s", "scaling")
 
 
 def _cell(value) -> str:
@@ -73,6 +78,11 @@ def markdown(result: dict) -> str:
                                   for o in overhead["by_batch"]],
                                  ("batch", "runtime_us", "bare_us", "overhead_pct", "blocks"),
                                  ("batch", "visionrt p50 us", "bare session p50 us", "overhead %", "per block %")), ""]
+    if result.get("concurrency"):
+        parts += ["## Concurrency (batch 1: N threads calling one loaded model at once, host timing)",
+                  "Latency percentiles over every call; images/s over the wall time from the first timed call's "
+                  "start to the last one's end; scaling against the fewest threads swept for the same row.", "",
+                  markdown_table(result["concurrency"], CONCURRENCY_COLUMNS, CONCURRENCY_HEADERS), ""]
     if result.get("bars"):
         parts += ["## Bars (CPU: set for the digits classifier; TensorRT: for style and colorizer; the same "
                   "figures, for information, for other models)",
@@ -86,10 +96,13 @@ def plot(result: dict, path: Path) -> Path:
     plt = figures.pyplot()
 
     sweeps = {sweep: [r for r in result["rows"] if r.get("sweep", "batch") == sweep] for sweep in SWEEPS}
+    sweeps["concurrency"] = result.get("concurrency", [])
     panels = [("batch", "p50_ms", "p50 latency (ms)", f"{result['model']}: latency (lower is better)"),
               ("batch", "throughput_ips", "images / s", "throughput (higher is better)")]
     panels += [(sweep, "p50_ms", "p50 latency at batch 1 (ms)", f"{sweep} sweep at batch 1")
                for sweep in ("width", "size") if sweeps[sweep]]
+    if sweeps["concurrency"]:
+        panels.append(("concurrency", "throughput_ips", "images / s at batch 1", "threads calling one model"))
     figure, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 5), dpi=110)
     for ax, (sweep, y, ylabel, title) in zip(axes, panels):
         ax.set_prop_cycle(color=plt.get_cmap("tab20").colors)  # a GPU report has 12 series; tab10 would repeat
@@ -98,8 +111,8 @@ def plot(result: dict, path: Path) -> Path:
             series.setdefault(f"{row['name']} {row['backend']} {row['precision']} [{row['timing']}]", []).append(row)
         for label, rows in series.items():
             style = "--" if rows[0]["name"] == "pytorch-eager" else "-"
-            ax.plot([r[SWEEPS[sweep]] for r in rows], [r[y] for r in rows], style, marker="o", label=label)
-        ax.set(xscale="log", yscale="log", xlabel=SWEEPS[sweep], ylabel=ylabel, title=title)
+            ax.plot([r[X_AXIS[sweep]] for r in rows], [r[y] for r in rows], style, marker="o", label=label)
+        ax.set(xscale="log", yscale="log", xlabel=X_AXIS[sweep], ylabel=ylabel, title=title)
     axes[0].legend(fontsize=7)
     figure.tight_layout()
     return figures.save_figure(figure, path)

@@ -4,6 +4,7 @@ Every function returns the raw per-iteration samples in nanoseconds; statistics 
 so a report shows the distribution and not one number.
 """
 
+import threading
 import time
 from typing import Callable
 
@@ -69,3 +70,46 @@ def time_paired(call_a: Callable[[], object], call_b: Callable[[], object], warm
         call_b()
         a[i], b[i] = middle - start, time.perf_counter_ns() - middle
     return a, b
+
+
+
+
+def time_concurrent(call: Callable[[], object], threads: int, warmup: int, iters: int) -> tuple[np.ndarray, int]:
+    """``threads`` threads share ``call``: each makes ``warmup`` untimed calls, then all start ``iters`` timed
+    calls together (a barrier). Returns every timed call's latency and the wall time from the first timed
+    call's start to the last one's end, both in nanoseconds and both read in the worker threads (the thread
+    that waits for them may get the GIL back only after they finish). Throughput is calls over that wall
+    time, not over the sum of latencies, which would count overlapping calls twice. An exception in any
+    thread is raised here."""
+    samples = np.zeros((threads, iters), dtype=np.int64)
+    spans = np.zeros((threads, 2), dtype=np.int64)  # per thread: start of its first timed call, end of its last
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(threads)
+
+    def worker(index: int) -> None:
+        try:
+            for _ in range(warmup):
+                call()
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
+            errors.append(exc)
+        finally:
+            barrier.wait()  # every thread must arrive, or the others would wait forever
+        try:
+            spans[index, 0] = end = time.perf_counter_ns()
+            for i in range(0 if errors else iters):
+                begin = time.perf_counter_ns()
+                call()
+                end = time.perf_counter_ns()
+                samples[index, i] = end - begin
+            spans[index, 1] = end
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    workers = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return samples.ravel(), int(spans[:, 1].max() - spans[:, 0].min())

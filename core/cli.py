@@ -183,6 +183,9 @@ def add_bench(sub) -> None:
                         "(default: the registry's, e.g. 32 64 128 256 for digit_reader); pass none to skip")
     parser.add_argument("--sizes", type=int, nargs="*", default=[], help="square-size sweep at batch 1 for fully "
                         "convolutional image models, e.g. 256 512 1024 (default: none; the GPU check uses the registry's)")
+    parser.add_argument("--concurrency", type=int, nargs="*", default=[], help="thread counts for a batch-1 "
+                        "concurrency sweep of every host-timed row, e.g. 1 2 4 8: latency and throughput with N "
+                        "threads calling one loaded model (default: none)")
     parser.add_argument("--iters", type=int, default=500, help="timed iterations per row (default 500)")
     parser.add_argument("--warmup", type=int, default=50, help="untimed iterations per row (default 50)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
@@ -198,7 +201,7 @@ def cmd_bench(args) -> int:
     config = harness.BenchConfig(model=args.model, batches=tuple(args.batches) if args.batches else None, iters=args.iters,
                                  warmup=args.warmup, device=args.device, out=args.out, compile=args.compile,
                                  widths=None if args.widths is None else tuple(args.widths),
-                                 sizes=tuple(args.sizes),
+                                 sizes=tuple(args.sizes), concurrency=tuple(args.concurrency),
                                  progress=not args.no_progress)
     result = harness.run(config)
     print(report.markdown(result))

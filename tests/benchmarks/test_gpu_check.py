@@ -38,6 +38,18 @@ def test_markdown_names_the_sections():
         assert heading in text
 
 
+def test_concurrency_is_summarised_one_line_per_runner_with_throughput_by_thread_count():
+    rows = [{"name": "visionrt", "backend": "onnxruntime:cuda", "precision": "fp16", "threads": n,
+             "throughput_ips": 1000.0 * n ** 0.5, "scaling_vs_fewest_threads": n ** 0.5} for n in (1, 4)]
+    (line,) = gpu_check.concurrency_rows({"model": "style", "concurrency": rows})
+    assert line == {"model": "style", "name": "visionrt", "backend": "onnxruntime:cuda", "precision": "fp16",
+                    "ips_1_threads": 1000.0, "ips_4_threads": 2000.0, "scaling": 2.0}
+    text = "\n".join(gpu_check.concurrency_section({"concurrency": [line], "concurrency_threads": [1, 4]}))
+    assert "| model | runner | backend | precision | 1 threads img/s | 4 threads img/s | scaling |" in text
+    assert "| style | visionrt | onnxruntime:cuda | fp16 | 1000 | 2000 | 2 |" in text
+    assert gpu_check.concurrency_section({"concurrency": [], "concurrency_threads": []}) == []
+
+
 def test_the_tensorrt_bar_is_reported_per_model_where_an_engine_ran():
     bar = {"value": 5.0, "bar": ">= 4.0x", "met": True, "row": "visionrt-cuda-graph"}
     results = {"style": {"bars": {"tensorrt_fp16_vs_eager_fp32_cuda_batch1": bar}}, "digits": {"bars": {}}}

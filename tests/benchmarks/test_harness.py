@@ -17,7 +17,8 @@ ROW_KEYS = {"name", "backend", "device", "precision", "timing", "batch", "mean_m
 def result(tmp_path_factory):
     pytest.importorskip("torch")
     out = tmp_path_factory.mktemp("bench")
-    config = harness.BenchConfig(batches=(1, 4), warmup=2, iters=20, device="cpu", out=out, progress=False)
+    config = harness.BenchConfig(batches=(1, 4), warmup=2, iters=20, device="cpu", out=out, progress=False,
+                                 concurrency=(1, 2))
     return harness.run(config), out
 
 
@@ -50,14 +51,34 @@ def test_report_has_cold_start_environment_overhead_and_bars(result):
     assert set(rows["bars"]) == {"speedup_vs_eager_cpu_batch1", "overhead_vs_bare_onnxruntime_batch1_pct"}
 
 
+def test_a_concurrency_sweep_times_every_host_row_from_one_and_two_threads(result):
+    rows, _ = result
+    host_rows = {(r["name"], r["backend"], r["precision"]) for r in rows["rows"] if r["timing"] == "host"}
+    swept = {(r["name"], r["backend"], r["precision"], r["threads"]) for r in rows["concurrency"]}
+    assert swept == {(*row, threads) for row in host_rows for threads in (1, 2)}
+    for row in rows["concurrency"]:
+        assert row["batch"] == 1 and len(row["samples_ns"]) == 20 and row["throughput_ips"] > 0
+        assert row["p50_ms"] <= row["p99_ms"]
+        if row["threads"] == 1:
+            assert row["scaling_vs_fewest_threads"] == 1.0
+
+
 def test_writes_json_markdown_and_png(result):
     rows, out = result
     on_disk = json.loads((Path(out) / "bench_digits.json").read_text())
     assert len(on_disk["rows"]) == len(rows["rows"])
     markdown = (Path(out) / "bench_digits.md").read_text()
-    for heading in ("| runner | backend |", "## Cold start", "## Environment", "## Runtime overhead", "## Bars"):
+    for heading in ("| runner | backend |", "## Cold start", "## Environment", "## Runtime overhead", "## Bars",
+                    "## Concurrency"):
         assert heading in markdown
     assert (Path(out) / "bench_digits.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_thread_count_below_one_is_refused_before_anything_runs(tmp_path):
+    pytest.importorskip("torch")
+    with pytest.raises(UserInputError, match=r"--concurrency takes thread counts of at least 1, got \[1, 0\]"):
+        harness.run(harness.BenchConfig(concurrency=(1, 0), out=tmp_path, progress=False))
+    assert not any(tmp_path.iterdir())
 
 
 def test_cuda_on_a_machine_without_one_is_refused(tmp_path):

@@ -26,3 +26,25 @@ def test_paired_timer_alternates_and_sees_the_slower_call():
                                     lambda: order.append("b"), warmup=1, iters=50)
     assert order[:4] == ["a", "b", "a", "b"]
     assert np.median(slow) > np.median(fast)
+
+
+def test_concurrent_timer_overlaps_its_threads_and_counts_throughput_over_wall_time():
+    """Sleeping releases the GIL, so four threads of 2 ms sleeps take about as long as one: the wall time,
+    not the sum of latencies, is what throughput divides by."""
+    import time
+
+    samples, wall_ns = timing.time_concurrent(lambda: time.sleep(0.002), threads=4, warmup=1, iters=10)
+    assert len(samples) == 40 and (samples >= 2_000_000).all()
+    assert wall_ns < 0.6 * samples.sum()  # serial calls would take the whole sum
+
+
+def test_concurrent_timer_raises_what_a_thread_raised_and_does_not_hang():
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("call 5 failed")
+
+    with pytest.raises(RuntimeError, match="call 5 failed"):
+        timing.time_concurrent(flaky, threads=3, warmup=1, iters=10)
