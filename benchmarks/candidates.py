@@ -89,8 +89,10 @@ def _eager_loader(weights: Path, device: str, mode: str | None, host_io: bool):
     return load
 
 
-def runtime_candidates(model_dir: Path, devices: list[str]) -> list[Candidate]:
-    """One row per available runtime target (on the requested devices) and per precision in the artifact."""
+def runtime_candidates(model_dir: Path, devices: list[str], single_thread: bool = False) -> list[Candidate]:
+    """One row per available runtime target (on the requested devices) and per precision in the artifact.
+    ``single_thread`` adds an FP32 CPU row whose session runs one intra-op thread (``threads=1``): the
+    setting for many concurrent callers, each bringing its own thread, as the concurrency sweep compares."""
     from visionrt import runtime
     from visionrt.runtime import source
 
@@ -110,6 +112,9 @@ def runtime_candidates(model_dir: Path, devices: list[str]) -> list[Candidate]:
             if target.name == "onnxruntime:cuda":  # the layout choice that runtime.load leaves to the user
                 found.append(Candidate("visionrt-nhwc", target.name, "cuda", precision, "host",
                                        _runtime_loader(model_dir, target.name, precision, provider_options=NHWC)))
+            if single_thread and target.name == "onnxruntime:cpu" and precision == "fp32":
+                found.append(Candidate("visionrt-1thread", target.name, "cpu", precision, "host",
+                                       _runtime_loader(model_dir, target.name, precision, threads=1)))
             if native:  # the engine built for the row above serves this one
                 found.append(Candidate("visionrt-cuda-graph", target.name, "cuda", precision, "host",
                                        _runtime_loader(model_dir, target.name, precision, cuda_graph=True)))
@@ -158,12 +163,12 @@ def _bound_loader(model_dir: Path, backend: str, precision: str):
 
 
 def _runtime_loader(model_dir: Path, backend: str, precision: str, cuda_graph: bool = False,
-                    provider_options: dict | None = None):
+                    provider_options: dict | None = None, threads: int | None = None):
     def load():
         from visionrt import runtime
 
         model = runtime.load(model_dir, backend=backend, precision=precision, cuda_graph=cuda_graph,
-                             provider_options=provider_options)
+                             provider_options=provider_options, threads=threads)
 
         def bind(batch: np.ndarray) -> Bound:
             return (lambda: model.run(batch)), (lambda: merge_outputs(model.run(batch)))

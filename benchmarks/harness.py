@@ -132,7 +132,8 @@ def run(config: BenchConfig) -> dict:
 
     bare = [cands.bare_session_candidate(source.resolve(model_dir).files["fp32"], spec.input_name)]
     rows_to_time = (cands.eager_candidates(weights, devices, config.compile)
-                    + cands.runtime_candidates(model_dir, devices) + (bare if "cpu" in devices else []))
+                    + cands.runtime_candidates(model_dir, devices, single_thread=bool(config.concurrency))
+                    + (bare if "cpu" in devices else []))
     shapes = shapes_for(config)
     inputs = {shape: batch_of(real, *shape) for shape in shapes}
     references = reference_outputs(weights, inputs)

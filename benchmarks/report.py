@@ -113,6 +113,10 @@ def plot(result: dict, path: Path) -> Path:
             style = "--" if rows[0]["name"] == "pytorch-eager" else "-"
             ax.plot([r[X_AXIS[sweep]] for r in rows], [r[y] for r in rows], style, marker="o", label=label)
         ax.set(xscale="log", yscale="log", xlabel=X_AXIS[sweep], ylabel=ylabel, title=title)
+        if sweep == "concurrency":  # few, small values: label each thread count plainly
+            counts = sorted({r["threads"] for r in sweeps[sweep]})
+            ax.set_xticks(counts, [str(c) for c in counts], minor=False)
+            ax.set_xticks([], minor=True)
     axes[0].legend(fontsize=7)
     figure.tight_layout()
     return figures.save_figure(figure, path)

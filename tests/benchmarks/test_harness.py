@@ -43,7 +43,8 @@ def test_eager_fp32_is_the_unit_of_speedup_and_error(result):
 
 def test_report_has_cold_start_environment_overhead_and_bars(result):
     rows, _ = result
-    assert {c["name"] for c in rows["cold_start"]} == {"pytorch-eager", "visionrt", "onnxruntime-bare"}
+    assert {c["name"] for c in rows["cold_start"]} == {"pytorch-eager", "visionrt", "visionrt-1thread",
+                                                       "onnxruntime-bare"}
     assert all(c["load_and_first_call_ms"] > 0 for c in rows["cold_start"])
     assert rows["environment"]["onnxruntime"] and rows["environment"]["torch"]
     assert [o["batch"] for o in rows["overhead"]["by_batch"]] == [1, 4]
@@ -54,6 +55,7 @@ def test_report_has_cold_start_environment_overhead_and_bars(result):
 def test_a_concurrency_sweep_times_every_host_row_from_one_and_two_threads(result):
     rows, _ = result
     host_rows = {(r["name"], r["backend"], r["precision"]) for r in rows["rows"] if r["timing"] == "host"}
+    assert ("visionrt-1thread", "onnxruntime:cpu", "fp32") in host_rows  # added for the sweep: threads=1
     swept = {(r["name"], r["backend"], r["precision"], r["threads"]) for r in rows["concurrency"]}
     assert swept == {(*row, threads) for row in host_rows for threads in (1, 2)}
     for row in rows["concurrency"]:
@@ -116,6 +118,20 @@ def test_gpu_onnxruntime_targets_get_a_device_resident_io_binding_row(monkeypatc
     assert ("onnxruntime:cuda", "fp16", "device-resident") in labels
     assert ("onnxruntime:cuda", "fp16", "host") in labels
     assert not any(c.timing == "device-resident" for c in rows if c.device == "cpu")
+
+
+def test_a_concurrency_sweep_adds_a_cpu_row_with_one_intra_op_thread_and_only_then(monkeypatch, shipped_dir):
+    from visionrt import runtime
+    from visionrt.benchmarks import candidates
+
+    assert not any(c.name == "visionrt-1thread" for c in candidates.runtime_candidates(shipped_dir, ["cpu"]))
+    (single,) = [c for c in candidates.runtime_candidates(shipped_dir, ["cpu"], single_thread=True)
+                 if c.name == "visionrt-1thread"]
+    assert (single.backend, single.precision, single.timing) == ("onnxruntime:cpu", "fp32", "host")
+    asked = {}
+    monkeypatch.setattr(runtime, "load", lambda *args, **kwargs: asked.update(kwargs))
+    single.load()
+    assert asked["threads"] == 1
 
 
 def test_the_cuda_provider_also_gets_an_nhwc_row_that_loads_with_that_option(monkeypatch, shipped_dir):
