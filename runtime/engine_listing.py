@@ -3,9 +3,11 @@ ever be served again.
 
 The cache never serves a wrong engine (every lookup checks the full key), but entries it can no longer serve
 stay on disk: engines of a model re-exported since, of a TensorRT since upgraded, of another GPU sharing the
-folder. Listing them, and pruning them on request, is this module's job.
+folder, and ONNX Runtime's TensorRT provider caches of other versions. Listing them, and pruning them on
+request, is this module's job.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from visionrt.errors import BackendUnavailableError, VisionRTError
@@ -52,3 +54,39 @@ def describe(entry: Entry) -> str:
                  f"{machine_text(key)}, built {entry.built_at}, {entry.nbytes / 1e6:.1f} MB")
     verdict = "stale: " + "; ".join(entry.problems) if entry.problems else "servable"
     return f"{entry.engine.name}\n    {built_for}\n    {verdict}"
+
+
+@dataclass
+class ProviderCache:
+    """One folder of ONNX Runtime's TensorRT provider caches (one per ONNX Runtime and TensorRT pair)."""
+
+    folder: Path
+    nbytes: int
+    stale: bool | None  # None: the provider cannot run here, so which folder it would use is unknown
+
+
+def current_provider_cache() -> Path | None:
+    """The folder ONNX Runtime's TensorRT provider would use on this machine; None where it cannot run here."""
+    from visionrt.runtime.backends import ort as ort_backend
+
+    try:
+        ort = ort_backend._onnxruntime()
+    except ImportError:
+        return None
+    return None if ort_backend.provider_missing(ort, "tensorrt") else ort_backend.tensorrt_cache_folder(ort)
+
+
+def provider_caches(root: Path, current: Path | None) -> list[ProviderCache]:
+    from visionrt.runtime.backends.ort import PROVIDER_CACHE
+
+    base = root / PROVIDER_CACHE
+    folders = sorted(f for f in base.iterdir() if f.is_dir()) if base.is_dir() else []
+    return [ProviderCache(f, sum(p.stat().st_size for p in f.rglob("*") if p.is_file()),
+                          None if current is None else f != current) for f in folders]
+
+
+def describe_provider_cache(cache: ProviderCache) -> str:
+    verdict = {None: "not checked: ONNX Runtime's TensorRT provider cannot run here", False: "in use here",
+               True: "stale: another ONNX Runtime or TensorRT version"}[cache.stale]
+    return f"{cache.folder.parent.name}/{cache.folder.name} (ONNX Runtime TensorRT provider cache, " \
+           f"{cache.nbytes / 1e6:.1f} MB)\n    {verdict}"

@@ -21,6 +21,7 @@ PROVIDERS = {  # device -> (provider, speed rank, what to install when it is mis
     "cuda": ("CUDAExecutionProvider", 20, "onnxruntime-gpu and a CUDA GPU (visionrt[gpu])"),
     "cpu": ("CPUExecutionProvider", 90, "onnxruntime"),
 }
+PROVIDER_CACHE = "onnxruntime-trt"  # under the engine cache: one folder per (ONNX Runtime, TensorRT) pair
 ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(int64)": "int64",
              "tensor(int32)": "int32", "tensor(uint8)": "uint8"}
 
@@ -48,12 +49,17 @@ def default_provider_options(device: str, ort) -> dict:
     provider builds afresh instead of meeting an engine another TensorRT built. CUDA EP: defaults."""
     if device != "tensorrt":
         return {}
+    folder = tensorrt_cache_folder(ort)
+    return {"trt_fp16_enable": True, "trt_engine_cache_enable": True, "trt_engine_cache_path": str(folder),
+            "trt_timing_cache_enable": True, "trt_timing_cache_path": str(folder)}
+
+
+def tensorrt_cache_folder(ort) -> Path:
+    """Where the TensorRT provider keeps its engines and timing caches for this ONNX Runtime and TensorRT."""
     from visionrt.runtime.engine_cache import default_root
 
     tensorrt = loaded_tensorrt_version() or "unknown"
-    folder = default_root() / "onnxruntime-trt" / f"ort{ort.__version__}-trt-{tensorrt}"
-    return {"trt_fp16_enable": True, "trt_engine_cache_enable": True, "trt_engine_cache_path": str(folder),
-            "trt_timing_cache_enable": True, "trt_timing_cache_path": str(folder)}
+    return default_root() / PROVIDER_CACHE / f"ort{ort.__version__}-trt-{tensorrt}"
 
 
 def disabled_optimizers(path: Path, target: Target) -> list[str]:

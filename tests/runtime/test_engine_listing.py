@@ -47,7 +47,7 @@ def test_a_re_exported_model_leaves_stale_engines_that_prune_deletes_and_nothing
     assert "stale: built from an ONNX file that is no longer installed (re-exported since?)" in out
     assert "1 stale; `visionrt engines --prune` deletes them" in out and engine.is_file()
     assert cli.main(["engines", "--repository", str(repository), "--prune"]) == 0
-    assert "pruned 1 stale engines" in capsys.readouterr().out
+    assert "pruned 1 stale engines and 0 provider cache folders" in capsys.readouterr().out
     assert not engine.exists() and not engine.with_name(engine.name + ".json").exists()
     assert sorted(cache.root.glob("timing-*.cache")) == timing  # the timing cache stays: it is still this machine's
 
@@ -83,3 +83,28 @@ def test_a_model_the_repository_does_not_hold_is_not_judged_by_its_onnx(emulated
     build(repository)
     (entry,) = EngineCache().entries(engine_listing.installed_onnx(tmp_path / "empty"), None)
     assert entry.problems == []
+
+
+def test_provider_cache_folders_of_other_versions_are_stale_and_pruned_the_current_one_kept(
+        emulated_tensorrt, monkeypatch, capsys):
+    root = EngineCache().root / "onnxruntime-trt"
+    for name in ("ort1.30.0-trt-10.8.0", "ort1.31.1-trt-10.9.0"):
+        (root / name).mkdir(parents=True)
+        (root / name / "TensorrtExecutionProvider_cache_sm90.timing").write_bytes(b"x" * 1000)
+    monkeypatch.setattr(engine_listing, "current_provider_cache", lambda: root / "ort1.31.1-trt-10.9.0")
+    assert cli.main(["engines", "--prune"]) == 0
+    out = capsys.readouterr().out
+    assert "onnxruntime-trt/ort1.30.0-trt-10.8.0 (ONNX Runtime TensorRT provider cache, 0.0 MB)\n    stale" in out
+    assert "onnxruntime-trt/ort1.31.1-trt-10.9.0 (ONNX Runtime TensorRT provider cache, 0.0 MB)\n    in use here" in out
+    assert "pruned 0 stale engines and 1 provider cache folders" in out
+    assert [f.name for f in root.iterdir()] == ["ort1.31.1-trt-10.9.0"]
+
+
+def test_where_the_provider_cannot_run_its_cache_folders_are_listed_but_never_pruned(emulated_tensorrt, capsys):
+    folder = EngineCache().root / "onnxruntime-trt" / "ort1.31.1-trt-10.9.0"
+    folder.mkdir(parents=True)
+    if engine_listing.current_provider_cache() is not None:
+        pytest.skip("ONNX Runtime's TensorRT provider can run here")
+    assert cli.main(["engines", "--prune"]) == 0
+    assert "not checked: ONNX Runtime's TensorRT provider cannot run here" in capsys.readouterr().out
+    assert folder.is_dir()
