@@ -2,7 +2,6 @@
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -267,17 +266,11 @@ def cmd_engines(args) -> int:
     folders = engine_listing.provider_caches(cache.root, engine_listing.current_provider_cache())
     for folder in folders:
         print(engine_listing.describe_provider_cache(folder))
-    stale, stale_folders = [e for e in entries if e.problems], [f for f in folders if f.stale]
+    stale = sum(1 for e in entries if e.problems) + sum(1 for f in folders if f.stale)
     if args.prune:
-        for entry in stale:
-            cache.remove(entry)
-        for folder in stale_folders:
-            shutil.rmtree(folder.folder)
-        freed = sum(e.nbytes for e in stale) + sum(f.nbytes for f in stale_folders)
-        print(f"pruned {len(stale)} stale engines and {len(stale_folders)} provider cache folders, "
-              f"{freed / 1e6:.1f} MB freed")
-    elif stale or stale_folders:
-        print(f"{len(stale) + len(stale_folders)} stale; `visionrt engines --prune` deletes them")
+        print(engine_listing.prune(cache, entries, folders))
+    elif stale:
+        print(f"{stale} stale; `visionrt engines --prune` deletes them")
     return 0
 
 

@@ -7,12 +7,13 @@ folder, and ONNX Runtime's TensorRT provider caches of other versions. Listing t
 request, is this module's job.
 """
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from visionrt.errors import BackendUnavailableError, VisionRTError
 from visionrt.hashing import sha256_file
-from visionrt.runtime.engine_cache import Entry, host_platform
+from visionrt.runtime.engine_cache import EngineCache, Entry, host_platform
 
 
 def installed_onnx(repository: Path) -> dict[str, set[str]]:
@@ -90,3 +91,15 @@ def describe_provider_cache(cache: ProviderCache) -> str:
                True: "stale: another ONNX Runtime or TensorRT version"}[cache.stale]
     return f"{cache.folder.parent.name}/{cache.folder.name} (ONNX Runtime TensorRT provider cache, " \
            f"{cache.nbytes / 1e6:.1f} MB)\n    {verdict}"
+
+
+def prune(cache: EngineCache, entries: list[Entry], folders: list[ProviderCache]) -> str:
+    """Delete the stale engines and provider cache folders; return a line saying what went."""
+    stale, stale_folders = [e for e in entries if e.problems], [f for f in folders if f.stale]
+    for entry in stale:
+        cache.remove(entry)
+    for folder in stale_folders:
+        shutil.rmtree(folder.folder)
+    freed = sum(e.nbytes for e in stale) + sum(f.nbytes for f in stale_folders)
+    return (f"pruned {len(stale)} stale engines and {len(stale_folders)} provider cache folders, "
+            f"{freed / 1e6:.1f} MB freed")
