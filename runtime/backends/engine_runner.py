@@ -16,10 +16,10 @@ from visionrt.runtime.backends import cuda
 from visionrt.runtime.profiles import Profile
 
 
-def accepted(result: bool, what: str) -> None:
-    """TensorRT's setters log and return False rather than raise; a refusal must stop the call here."""
-    if not result:
-        raise BackendUnavailableError(f"TensorRT refused {what} (see its log above)")
+def refused(what: str) -> BackendUnavailableError:
+    """TensorRT's setters log and return False rather than raise; a refusal must stop the call here. (The
+    message is built only then: these setters run on every call.)"""
+    return BackendUnavailableError(f"TensorRT refused {what} (see its log above)")
 
 
 @dataclass
@@ -57,14 +57,15 @@ class EngineRunner:
         state = self.state()
         signature = tuple(tuple(feeds[n].shape) for n in self.input_names)
         for name in self.input_names:
-            accepted(state.context.set_input_shape(name, feeds[name].shape),
-                     f"input shape {tuple(feeds[name].shape)} for '{name}'")
+            if not state.context.set_input_shape(name, feeds[name].shape):
+                raise refused(f"input shape {tuple(feeds[name].shape)} for '{name}'")
         buffers = self._buffers_for(state, signature)
         for name in self.input_names:
             np.copyto(buffers[name].host, feeds[name], casting="same_kind")
             buffers[name].to_device(state.stream)
         for name, buffer in buffers.items():
-            accepted(state.context.set_tensor_address(name, int(buffer.device)), f"the address of tensor '{name}'")
+            if not state.context.set_tensor_address(name, int(buffer.device)):
+                raise refused(f"the address of tensor '{name}'")
         self._enqueue(state, signature)
         for name in self.output_names:
             buffers[name].to_host(state.stream)
