@@ -1,4 +1,4 @@
-"""The ``visionrt`` command: train, export, run, bench, zoo and engines, each with its own --help."""
+"""The ``visionrt`` command: train, export, compare, run, bench, zoo and engines, each with its own --help."""
 
 import argparse
 import json
@@ -61,6 +61,9 @@ def add_export(sub) -> None:
     parser.add_argument("--checkpoint", type=Path, help="default: the newest runs/<model>-*/best.pt")
     parser.add_argument("--repository", type=Path, help="model repository (default: the shipped zoo)")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
+    parser.add_argument("--keep-fp32", nargs="+", default=[], metavar="NODE_OR_OP",
+                        help="compute these nodes (names) or op types in FP32 in the FP16 file too, e.g. the node a "
+                        "failed FP16 gate names; see `visionrt compare MODEL` for the names")
     parser.add_argument("--trt", action="store_true", help="instead: build a TensorRT engine for this GPU from the "
                         "installed ONNX into the engine cache (needs visionrt[gpu])")
     parser.add_argument("--precision", choices=("fp16", "fp32"), default="fp16", help="with --trt (default fp16)")
@@ -84,7 +87,9 @@ def cmd_export(args) -> int:
     if args.trt:
         return build_trt(args)
     checkpoint = args.checkpoint or newest_checkpoint(args.runs_dir, args.model)
-    options = ExportOptions(repository=args.repository) if args.repository else ExportOptions()
+    options = ExportOptions(keep_fp32=tuple(args.keep_fp32))
+    if args.repository:
+        options.repository = args.repository
     report = export_checkpoint(checkpoint, options)
     print_export_report(report, options.repository)
     return 0
@@ -110,6 +115,39 @@ def print_export_report(report: dict, repository: Path) -> None:
         for name, figures in result["sets"].items():
             agreement = f", top-1 agreement {figures['top1_agreement']:.4f}" if "top1_agreement" in figures else ""
             print(f"  {check:16s} {name:16s} max abs error {figures['max_abs_error']:.2e}{agreement}")
+
+
+def add_compare(sub) -> None:
+    parser = sub.add_parser("compare", help="an installed model's FP16 file against its FP32 file, tensor by tensor",
+                            description="Marks every float tensor the two ONNX files share as an output, runs both "
+                                        "on the same inputs with ONNX Runtime, and scores each tensor's FP16 values "
+                                        "against FP32 (SNR, max abs error, inf/NaN) in graph order: where FP16 "
+                                        "leaves FP32, and which node to keep in FP32 (export --keep-fp32).")
+    parser.add_argument("model", help="zoo name or model folder")
+    parser.add_argument("--inputs", type=Path, help="a .npy float32 batch to run (default: seeded standard-normal "
+                        "noise, as the FP16 gate's random set)")
+    parser.add_argument("--shape", type=int, nargs="+", help="noise shape, batch first (default: batch 2 at the "
+                        "profile's opt size, e.g. 2 3 256 256)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="ONNX Runtime provider; FP16 "
+                        "kernels differ per provider, so compare where you deploy (default cpu)")
+    parser.add_argument("--min-snr", type=float, default=40.0, help="the bar in dB (default 40, the image gate's)")
+    parser.add_argument("--out", type=Path, help="also write compare_<model>.{md,json,png} here")
+    parser.set_defaults(handler=cmd_compare)
+
+
+def cmd_compare(args) -> int:
+    from visionrt.export import fp16_compare, fp16_layers
+
+    rows, described, meta = fp16_compare.compare(args.model, args.shape, args.inputs, args.seed, args.device)
+    print(f"{meta.get('model', args.model)}: FP16 against FP32 on {described}, ONNX Runtime {args.device}")
+    print(fp16_layers.table(rows, args.min_snr))
+    print(fp16_layers.summary(rows, args.min_snr))
+    if args.out:
+        written = fp16_compare.write_report(rows, args.out, meta.get("model", Path(args.model).name), described,
+                                            args.device, args.min_snr)
+        print("wrote " + ", ".join(str(path) for path in written))
+    return 0
 
 
 def add_run(sub) -> None:
@@ -281,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "ONNX artifacts and a torch-free runtime.")
     parser.add_argument("--version", action="version", version=f"visionrt {visionrt.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (add_train, add_export, add_run, add_bench, add_zoo, add_engines):
+    for add in (add_train, add_export, add_compare, add_run, add_bench, add_zoo, add_engines):
         add(sub)
     return parser
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from visionrt import atomic, model_zoo
-from visionrt.export import fp16, metadata, onnx_export, triton, validate
+from visionrt.errors import ValidationFailedError
+from visionrt.export import fp16, fp16_layers, metadata, onnx_export, triton, validate
 from visionrt.extras import require
 from visionrt.train import checkpoint
 
@@ -28,6 +29,7 @@ class ExportOptions:
     version: int = 1
     fp32_tolerance: validate.Tolerance = validate.FP32_TOLERANCE
     fp16_tolerance: validate.Tolerance = validate.FP16_TOLERANCE
+    keep_fp32: tuple[str, ...] = ()  # node names or op types computed in FP32 in the FP16 file, beyond fp16's list
 
 
 def ort_runner(path: Path, input_name: str):
@@ -82,17 +84,15 @@ def export_checkpoint(checkpoint_path: str | Path, options: ExportOptions | None
         fp32_proto = onnx.load(str(fp32_path))
         base = metadata.build(spec, payload, weights_sha, "fp32", onnx_export.EXPORTER, onnx_export.OPSET)
         write_onnx(fp32_proto, base, fp32_path)
-        half_proto, kept = fp16.convert_to_fp16(onnx.load(str(fp32_path)))
+        half = fp16.convert_to_fp16(onnx.load(str(fp32_path)), tuple(options.keep_fp32))
+        half_proto, kept = half.model, half.kept
         write_onnx(half_proto, {**base, "precision": "fp16", "fp32_nodes": kept}, fp16_path)
 
         top1 = spec.task in TOP1_TASKS
         fp32_parity = validate.gate(f"{spec.name} FP32 ONNX vs PyTorch",
                                     validate.parity(torch_runner(model), ort_runner(fp32_path, spec.input_name), sets,
                                                     spec.output_names), options.fp32_tolerance, top1)
-        fp16_parity = validate.gate(f"{spec.name} FP16 ONNX vs FP32 ONNX",
-                                    validate.parity(ort_runner(fp32_path, spec.input_name),
-                                                    ort_runner(fp16_path, spec.input_name), sets, spec.output_names),
-                                    options.fp16_tolerance, top1)
+        fp16_parity = fp16_gate(spec, fp32_path, fp16_path, sets, half, options.fp16_tolerance, top1)
         # Parity figures travel inside the artifacts; only metadata changes, the validated graphs do not.
         write_onnx(fp32_proto, {**base, "parity": {"vs_pytorch": fp32_parity}}, fp32_path)
         write_onnx(half_proto, {**base, "precision": "fp16", "fp32_nodes": kept,
@@ -101,7 +101,7 @@ def export_checkpoint(checkpoint_path: str | Path, options: ExportOptions | None
         atomic.write_text(staging / "config.pbtxt", triton.config_pbtxt(spec.name, fp32_proto.graph, spec.max_batch_size))
         report = {
             "model": spec.name, "exported_at": base["exported_at"], "exporter": base["exporter"], "opset": base["opset"],
-            "source_weights_sha256": weights_sha, "fp32_nodes_in_fp16": kept,
+            "source_weights_sha256": weights_sha, "fp32_nodes_in_fp16": kept, "fp16_clipped_weights": half.clipped,
             "parity": {"fp32_vs_pytorch": fp32_parity, "fp16_vs_fp32": fp16_parity},
             "files": {name: {"bytes": (staging / name).stat().st_size, "sha256": checkpoint.sha256(staging / name)}
                       for name in (FP32_FILE, FP16_FILE, WEIGHTS_FILE)},
@@ -112,6 +112,34 @@ def export_checkpoint(checkpoint_path: str | Path, options: ExportOptions | None
         return report
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def fp16_gate(spec, fp32_path: Path, fp16_path: Path, sets: dict, half: fp16.Conversion,
+              tolerance: validate.Tolerance, top1: bool) -> dict:
+    """The FP16 file against the FP32 file; on failure the error also says where along the graph they part."""
+    report = validate.parity(ort_runner(fp32_path, spec.input_name), ort_runner(fp16_path, spec.input_name), sets,
+                             spec.output_names)
+    try:
+        return validate.gate(f"{spec.name} FP16 ONNX vs FP32 ONNX", report, tolerance, top1)
+    except ValidationFailedError as exc:
+        failing = validate.failing_sets(report, tolerance, top1)[0]
+        where = explain_fp16_failure(fp32_path, fp16_path, spec.input_name, failing, sets[failing][0], half)
+        raise ValidationFailedError(f"{exc}\n  {where}") from exc
+
+
+def explain_fp16_failure(fp32_path: Path, fp16_path: Path, input_name: str, set_name: str, inputs: np.ndarray,
+                         half: fp16.Conversion, samples: int = 8) -> str:
+    """Where FP16 leaves FP32 on the failing inputs, tensor by tensor, and which weights FP16 clipped."""
+    onnx = require("onnx", "train")
+    rows = fp16_layers.compare_tensors(onnx.load(str(fp32_path)), onnx.load(str(fp16_path)),
+                                       {input_name: inputs[:samples]}, half.kept)
+    lines = [f"Tensor by tensor on {set_name} (first {min(samples, len(inputs))} inputs):",
+             *fp16_layers.summary(rows).splitlines()]
+    if half.clipped:
+        readers = {name: [node.name for node in half.model.graph.node if name in node.input] for name in half.clipped}
+        lines.append(f"weights beyond +-{fp16.CLIP:g}, clipped in FP16: " + "; ".join(
+            f"'{name}' ({count} values, read by {', '.join(readers[name]) or 'nothing'})" for name, count in half.clipped.items()))
+    return "\n  ".join(lines)
 
 
 def torch_example(real: np.ndarray | dict[str, np.ndarray]):

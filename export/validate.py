@@ -79,16 +79,25 @@ def failures(report: dict, tolerance: Tolerance, top1: bool = True) -> list[str]
     """Every figure outside tolerance, as a readable sentence (empty when the artifact passes).
 
     ``top1``: gate on top-1 agreement (class scores); off for outputs whose argmax means nothing (latents)."""
+    return [problem for name, figures in report.items() for problem in set_failures(name, figures, tolerance, top1)]
+
+
+def failing_sets(report: dict, tolerance: Tolerance, top1: bool = True) -> list[str]:
+    """Names of the input sets with a figure outside tolerance, in report order ("set:output" -> "set")."""
+    names = [name.split(":")[0] for name, figures in report.items() if set_failures(name, figures, tolerance, top1)]
+    return list(dict.fromkeys(names))
+
+
+def set_failures(name: str, figures: dict, tolerance: Tolerance, top1: bool) -> list[str]:
     problems = []
-    for name, figures in report.items():
-        allowed = tolerance.abs + tolerance.rel * figures["reference_max_abs"]
-        if tolerance.min_psnr_db is not None and "psnr_db" in figures:
-            if not figures["psnr_db"] >= tolerance.min_psnr_db:
-                problems.append(f"{name}: PSNR {figures['psnr_db']:.1f} dB < {tolerance.min_psnr_db} dB")
-        elif not figures["max_abs_error"] <= allowed:
-            problems.append(f"{name}: max abs error {figures['max_abs_error']:.3g} > allowed {allowed:.3g}")
-        if top1 and name.startswith(("real", "unseen")) and figures.get("top1_agreement", 1.0) < tolerance.min_top1:
-            problems.append(f"{name}: top-1 agreement {figures['top1_agreement']:.4f} < {tolerance.min_top1}")
+    allowed = tolerance.abs + tolerance.rel * figures["reference_max_abs"]
+    if tolerance.min_psnr_db is not None and "psnr_db" in figures:
+        if not figures["psnr_db"] >= tolerance.min_psnr_db:
+            problems.append(f"{name}: PSNR {figures['psnr_db']:.1f} dB < {tolerance.min_psnr_db} dB")
+    elif not figures["max_abs_error"] <= allowed:
+        problems.append(f"{name}: max abs error {figures['max_abs_error']:.3g} > allowed {allowed:.3g}")
+    if top1 and name.startswith(("real", "unseen")) and figures.get("top1_agreement", 1.0) < tolerance.min_top1:
+        problems.append(f"{name}: top-1 agreement {figures['top1_agreement']:.4f} < {tolerance.min_top1}")
     return problems
 
 

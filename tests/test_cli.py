@@ -8,7 +8,7 @@ from visionrt import cli
 from visionrt.model_zoo import samples_dir
 
 
-@pytest.mark.parametrize("command", ["train", "export", "run", "bench", "zoo"])
+@pytest.mark.parametrize("command", ["train", "export", "compare", "run", "bench", "zoo", "engines"])
 def test_each_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([command, "--help"])
@@ -49,3 +49,35 @@ def test_training_options_a_model_does_not_take_are_refused_by_flag(tmp_path, ca
 def test_train_with_data_names_a_missing_folder(tmp_path, capsys):
     assert cli.main(["train", "style", "--data", str(tmp_path / "nowhere"), "--runs-dir", str(tmp_path)]) == 2
     assert "nowhere: not a folder" in capsys.readouterr().err
+
+
+def test_compare_prints_every_tensor_and_writes_a_report(tmp_path, capsys):
+    assert cli.main(["compare", "digits", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "digits: FP16 against FP32 on standard normal noise (2, 1, 8, 8), seed 0, ONNX Runtime cpu" in out
+    assert "every one of 9 shared tensors stays at or above 40 dB SNR" in out
+    report = json.loads((tmp_path / "compare_digits.json").read_text())
+    assert len(report["tensors"]) == 9 and report["tensors"][-1]["tensor"] == "logits"
+    assert (tmp_path / "compare_digits.png").stat().st_size > 0
+    assert "| 8 | logits | node_linear_1 | Gemm | FP16 |" in (tmp_path / "compare_digits.md").read_text()
+
+
+def test_compare_runs_the_users_inputs_and_refuses_ones_the_model_cannot_take(tmp_path, capsys):
+    import numpy as np
+
+    np.save(tmp_path / "batch.npy", np.zeros((3, 1, 8, 8), np.float32))
+    assert cli.main(["compare", "digits", "--inputs", str(tmp_path / "batch.npy")]) == 0
+    assert f"{tmp_path / 'batch.npy'} (3, 1, 8, 8)" in capsys.readouterr().out
+    np.save(tmp_path / "wrong.npy", np.zeros((3, 8, 8), np.float64))
+    assert cli.main(["compare", "digits", "--inputs", str(tmp_path / "wrong.npy")]) == 2
+    assert "the model takes a float32 batch (N, 1, 8, 8); got float64 (3, 8, 8)" in capsys.readouterr().err
+    assert cli.main(["compare", "digits", "--shape", "2", "1", "8"]) == 2
+    assert "--shape: the model takes a float32 batch (N, 1, 8, 8); got float32 (2, 1, 8)" in capsys.readouterr().err
+
+
+def test_export_refuses_a_keep_fp32_name_the_graph_lacks(tiny_run, tmp_path, capsys):
+    assert cli.main(["export", "digits", "--checkpoint", str(tiny_run / "best.pt"), "--repository", str(tmp_path),
+                     "--keep-fp32", "node_linear_1", "LayerNorm"]) == 2
+    err = capsys.readouterr().err
+    assert "--keep-fp32 LayerNorm: no node or op type of that name in the graph; its op types are Conv, Gemm" in err
+    assert not (tmp_path / "digits").exists()

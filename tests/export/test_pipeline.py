@@ -87,3 +87,40 @@ def test_a_model_torch_cannot_export_gets_an_error_naming_the_torch_version(tmp_
         export_onnx(SingularValues(), "input", ("output",), torch.ones(4, 3), tmp_path / "m.onnx")
     assert "\x1b" not in str(raised.value)  # torch colours its message; ours is plain text
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.fixture
+def large_head_checkpoint(tiny_run, tmp_path):
+    """The tiny run with its last layer scaled so that its largest weight is 3e4: the FP16 converter clips
+    weights to +-1e4, so its FP16 file fails the gate unless that layer stays FP32."""
+    from visionrt.train import checkpoint
+
+    payload = checkpoint.load(tiny_run / "best.pt")
+    weights = payload["state_dict"]
+    scale = 3e4 / float(weights["classifier.3.weight"].abs().max())
+    weights["classifier.3.weight"] *= scale
+    weights["classifier.3.bias"] *= scale
+    return checkpoint.save(tmp_path / "large_head.pt", payload)
+
+
+def test_a_failed_fp16_gate_names_the_node_where_fp16_leaves_fp32_and_the_clipped_weights(large_head_checkpoint,
+                                                                                         tmp_path):
+    with pytest.raises(ValidationFailedError) as raised:
+        export_checkpoint(large_head_checkpoint, ExportOptions(repository=tmp_path / "repository"))
+    message = str(raised.value)
+    assert "FP16 ONNX vs FP32 ONNX failed validation" in message
+    assert re.search(r"Tensor by tensor on real_batch1 \(first 8 inputs\):\n  1 of \d+ shared tensors under 40 dB; "
+                     r"the first: 'logits' from node 'node_linear_1' \(Gemm, FP16\)", message), message
+    assert "--keep-fp32 node_linear_1 (that node)" in message
+    assert re.search(r"clipped in FP16: 'classifier.3.weight' \(\d+ values, read by node_linear_1\)", message)
+    assert not (tmp_path / "repository" / "digits").exists()
+
+
+def test_keeping_the_named_node_in_fp32_lets_the_same_checkpoint_pass(large_head_checkpoint, tmp_path):
+    report = export_checkpoint(large_head_checkpoint, ExportOptions(repository=tmp_path / "repository",
+                                                                    keep_fp32=("node_linear_1",)))
+    assert "node_linear_1" in report["fp32_nodes_in_fp16"] and report["fp16_clipped_weights"] == {}
+    half = onnx.load(str(tmp_path / "repository" / "digits" / "1" / "model_fp16.onnx"))
+    types = {i.name: i.data_type for i in half.graph.initializer}
+    assert types["classifier.3.weight"] == onnx.TensorProto.FLOAT
+    assert types["classifier.0.weight"] == onnx.TensorProto.FLOAT16

@@ -1,0 +1,113 @@
+"""``visionrt compare``: an installed model's FP16 file against its FP32 file, tensor by tensor, with a report.
+
+The comparison itself is ``fp16_layers``; this module picks the files and the inputs and writes the table,
+the JSON and a plot of SNR along the graph.
+"""
+
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from visionrt import atomic, figures
+from visionrt.errors import ArtifactError, UserInputError
+from visionrt.export import fp16_layers, metadata
+from visionrt.extras import require
+
+BATCH = 2
+
+
+def load_pair(source: str | Path):
+    """(FP32 proto, FP16 proto, the FP16 file's metadata) of a zoo name or model folder."""
+    from visionrt.runtime import source as sources
+
+    onnx = require("onnx", "train")
+    files = sources.resolve(source).files
+    missing = [precision for precision in ("fp32", "fp16") if precision not in files]
+    if missing:
+        raise ArtifactError(f"{source}: no {' or '.join(missing)} ONNX file to compare (found {sorted(files)})")
+    half = onnx.load(str(files["fp16"]))
+    return onnx.load(str(files["fp32"])), half, metadata.read(half)
+
+
+def default_shape(meta: dict) -> tuple[int, ...]:
+    """Batch 2 at the shape TensorRT would tune for (the profile's opt size for dynamic axes)."""
+    from visionrt.runtime.profiles import profile_from_metadata
+
+    return (BATCH, *profile_from_metadata(meta).opt[1:])
+
+
+def inputs(meta: dict, shape: tuple[int, ...] | None, path: Path | None, seed: int) -> tuple[np.ndarray, str]:
+    """The input batch and how it was made: a .npy file, or seeded standard-normal noise (the FP16 gate's
+    random set)."""
+    if path is not None:
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise UserInputError(f"cannot read --inputs {path}: {exc}") from exc
+        check_shape(meta, array.shape, f"--inputs {path}", array.dtype)
+        return array, f"{path} {array.shape}"
+    shape = tuple(shape) if shape else default_shape(meta)
+    check_shape(meta, shape, "--shape")
+    array = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    return array, f"standard normal noise {shape}, seed {seed}"
+
+
+def check_shape(meta: dict, shape: tuple[int, ...], origin: str, dtype=np.float32) -> None:
+    """Refuse a batch the model cannot take, naming the expected (N, ...) shape."""
+    item = meta["input"]["shape"]
+    fits = len(shape) == len(item) + 1 and shape[0] >= 1 and all(
+        size == want if want is not None else size >= 1 for size, want in zip(shape[1:], item))
+    if dtype != np.float32 or not fits:
+        expected = ", ".join(str(size) if size is not None else "?" for size in item)
+        raise UserInputError(f"{origin}: the model takes a float32 batch (N, {expected}); got {np.dtype(dtype)} "
+                             f"{tuple(shape)}")
+
+
+def compare(source: str | Path, shape=None, inputs_path: Path | None = None, seed: int = 0,
+            device: str = "cpu") -> tuple[list[fp16_layers.TensorError], str, dict]:
+    """(rows in graph order, how the inputs were made, FP16 metadata) for an installed model."""
+    fp32, fp16, meta = load_pair(source)
+    if "input" not in meta:
+        raise ArtifactError(f"{source}: the FP16 file carries no visionrt metadata; re-export it")
+    batch, described = inputs(meta, shape, inputs_path, seed)
+    rows = fp16_layers.compare_tensors(fp32, fp16, {meta["input"]["name"]: batch}, meta.get("fp32_nodes", []), device)
+    return rows, described, meta
+
+
+def write_report(rows, out: Path, model: str, described: str, device: str, min_snr_db: float) -> list[Path]:
+    """compare_<model>.{json,md,png} in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    header = f"# {model}: FP16 against FP32, tensor by tensor\n\nInputs: {described}; ONNX Runtime on {device}; bar {min_snr_db:g} dB.\n"
+    body = f"{header}\n{fp16_layers.summary(rows, min_snr_db)}\n\n{fp16_layers.table(rows, min_snr_db)}\n"
+    records = [{**asdict(row), "snr_db": row.snr_db if math.isfinite(row.snr_db) else str(row.snr_db)} for row in rows]
+    document = {"model": model, "inputs": described, "device": device, "min_snr_db": min_snr_db, "tensors": records}
+    stem = out / f"compare_{model}"
+    written = [atomic.write_text(stem.with_suffix(".md"), body),
+               atomic.write_text(stem.with_suffix(".json"), json.dumps(document, indent=1)),
+               plot(rows, stem.with_suffix(".png"), f"{model}: FP16 vs FP32 along the graph ({described})", min_snr_db)]
+    return [Path(path) for path in written]
+
+
+def plot(rows, path: Path, title: str, min_snr_db: float) -> Path:
+    """SNR per tensor in graph order; FP32-kept nodes in another colour, inf/NaN drawn at the floor in red."""
+    plt = figures.pyplot()
+    finite = [row.snr_db for row in rows if math.isfinite(row.snr_db)]
+    top = max(finite, default=min_snr_db) + 10
+    floor = min(min(finite, default=min_snr_db), min_snr_db) - 10
+    figure, axis = plt.subplots(figsize=(max(6.0, len(rows) * 0.12), 4))
+    for kept, colour, label in ((False, "tab:blue", "computed in FP16"), (True, "tab:orange", "kept in FP32")):
+        points = [(i, row.snr_db if math.isfinite(row.snr_db) else top) for i, row in enumerate(rows)
+                  if row.kept_fp32 == kept and row.snr_db != -math.inf]
+        if points:
+            axis.scatter(*zip(*points), s=14, color=colour, label=label)
+    broken = [i for i, row in enumerate(rows) if row.snr_db == -math.inf]
+    if broken:
+        axis.scatter(broken, [floor] * len(broken), marker="x", color="tab:red", label="inf/NaN in FP16")
+    axis.axhline(min_snr_db, color="gray", linestyle="--", linewidth=1, label=f"bar {min_snr_db:g} dB")
+    axis.set(xlabel="tensor, in graph order", ylabel="SNR against FP32 (dB)", title=title, ylim=(floor - 5, top + 5))
+    axis.legend(fontsize=8, loc="lower left")
+    figure.tight_layout()
+    return figures.save_figure(figure, path)
