@@ -6,8 +6,10 @@ For each installed zoo model it runs the full benchmark sweep on CUDA (eager PyT
 autocast, optionally ``torch.compile``; every GPU runtime backend this machine has; the CPU rows are left to
 ``visionrt bench --device cpu``, which they would otherwise dominate), and gathers FP16-against-FP32
 parity (max abs error, PSNR for images, top-1 agreement against eager FP32 on real held-out inputs) per model
-and shape, and the throughput of every host-timed row with 1, 2, 4 and 8 threads calling one loaded model.
-Writes OUTDIR/gpu_check.{json,md} and each model's bench files under OUTDIR/<model>/.
+and shape, the throughput of every host-timed row with 1, 2, 4 and 8 threads calling one loaded model, and, where ONNX
+Runtime's CUDA provider is here, each FP16 file against its FP32 file tensor by tensor on the GPU's own FP16
+kernels (``visionrt compare``; the CPU provider computes most FP16 ops in FP32).
+Writes OUTDIR/gpu_check.{json,md} and each model's bench and compare files under OUTDIR/<model>/.
 """
 
 import argparse
@@ -60,6 +62,21 @@ def tensorrt_bar_rows(results: dict[str, dict]) -> list[dict]:
     return [{"model": name, **result["bars"][key]} for name, result in results.items() if key in result["bars"]]
 
 
+def layer_row(name: str, out: Path, device: str = "cuda") -> dict:
+    """FP16 against FP32 tensor by tensor on ONNX Runtime's CUDA provider, at batch 1 and the largest size
+    the model is swept at (where FP16 ranges matter most), or its default compare shape; report in ``out``."""
+    from visionrt.export import fp16_compare, fp16_layers
+
+    spec = model_zoo.get(name)
+    shape = (1, spec.input_shape[0], max(spec.bench_sizes), max(spec.bench_sizes)) if spec.bench_sizes else None
+    rows, described, _ = fp16_compare.compare(name, shape=shape, device=device)
+    fp16_compare.write_report(rows, out, name, described, device, fp16_layers.DEFAULT_MIN_SNR_DB)
+    lowest, first = min(rows, key=lambda row: row.snr_db), fp16_layers.first_divergence(rows)
+    return {"model": name, "inputs": described, "tensors": len(rows), "lowest_snr_db": round(lowest.snr_db, 1),
+            "lowest_at": f"{lowest.node} ({lowest.op_type})",
+            "first_under_40_db": f"{first.node} ({first.op_type})" if first else "none"}
+
+
 def chosen_models(requested: list[str] | None) -> list[str]:
     """The installed zoo models to check: all of them, or the requested ones (each must be installed)."""
     installed = [name for name in model_zoo.names() if model_zoo.installed(name)]
@@ -84,17 +101,29 @@ def run(out: Path, iters: int, compile_model: bool, models: list[str] | None = N
                                      out=out / name, compile=compile_model,
                                      sizes=model_zoo.get(name).bench_sizes, concurrency=tuple(concurrency))
         results[name] = harness.run(config)
+    layers = [layer_row(name, out / name) for name in installed] if cuda_provider_problem() is None else []
     summary = {"environment": next(iter(results.values()))["environment"] if results else {},
                "models": installed,
                "fp16_parity": [row for r in results.values() for row in parity_rows(r)],
                "cuda_speedups": [row for r in results.values() for row in speedup_rows(r)],
                "tensorrt_bar": tensorrt_bar_rows(results), "concurrency_threads": list(concurrency),
+               "fp16_layers": layers, "fp16_layers_skipped": cuda_provider_problem(),
                "concurrency": [row for r in results.values() for row in concurrency_rows(r)],
                "runtime_backends": [{"name": t.name, "available": t.available, "reason": t.reason}
                                     for t in runtime.available_backends()]}
     atomic.write_text(out / "gpu_check.json", json.dumps(summary, indent=1))
     atomic.write_text(out / "gpu_check.md", markdown(summary))
     return summary
+
+
+def cuda_provider_problem() -> str | None:
+    from visionrt.runtime.backends.ort import provider_missing
+
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        return str(exc)
+    return provider_missing(onnxruntime, "cuda")
 
 
 def markdown(summary: dict) -> str:
@@ -115,7 +144,7 @@ def markdown(summary: dict) -> str:
         report.markdown_table(summary["tensorrt_bar"], ("model", "value", "met", "row"),
                               ("model", "speedup", "met", "faster engine row"))
         if summary.get("tensorrt_bar") else "Not measured: no native TensorRT backend ran on this machine.", "",
-        *concurrency_section(summary),
+        *concurrency_section(summary), *layers_section(summary),
         "Per-model tables with every row, cold start and raw samples: `<model>/bench_<model>.{md,json,png}`.", ""])
 
 
@@ -128,6 +157,15 @@ def concurrency_section(summary: dict) -> list[str]:
                "scaling")
     return ["## Concurrency: images/s at batch 1 with N threads calling one loaded model (host timing)",
             report.markdown_table(summary["concurrency"], columns, headers), ""]
+
+
+def layers_section(summary: dict) -> list[str]:
+    columns = ("model", "inputs", "tensors", "lowest_snr_db", "lowest_at", "first_under_40_db")
+    title = "## FP16 against FP32 tensor by tensor, ONNX Runtime CUDA (`visionrt compare --device cuda`)"
+    if not summary.get("fp16_layers"):
+        return [title, f"Not run: {summary.get('fp16_layers_skipped') or 'no model'}.", ""]
+    return [title, report.markdown_table(summary["fp16_layers"], columns, columns),
+            "Every tensor of each model: `<model>/compare_<model>.{md,json,png}`.", ""]
 
 
 def main(argv: list[str] | None = None) -> int:

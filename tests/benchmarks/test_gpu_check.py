@@ -73,3 +73,15 @@ def test_models_default_to_every_installed_one_and_keep_registry_order():
 def test_an_unknown_model_is_named_before_any_gpu_work(tmp_path, capsys):
     assert gpu_check.main([str(tmp_path), "--models", "digits", "nosuchmodel"]) == 2
     assert "nosuchmodel, not installed here" in capsys.readouterr().err
+
+
+def test_each_models_fp16_file_is_summarised_tensor_by_tensor_with_its_report(tmp_path):
+    pytest.importorskip("onnx")
+    row = gpu_check.layer_row("digits", tmp_path, device="cpu")  # the GPU check runs it on "cuda"
+    assert row["model"] == "digits" and row["tensors"] == 9 and row["first_under_40_db"] == "none"
+    assert 50 < row["lowest_snr_db"] < 100 and row["inputs"] == "standard normal noise (2, 1, 8, 8), seed 0"
+    assert (tmp_path / "compare_digits.png").is_file()
+    text = "\n".join(gpu_check.layers_section({"fp16_layers": [row]}))
+    assert "| digits | standard normal noise (2, 1, 8, 8), seed 0 | 9 |" in text
+    skipped = gpu_check.layers_section({"fp16_layers": [], "fp16_layers_skipped": "CUDAExecutionProvider is not in"})
+    assert skipped[1] == "Not run: CUDAExecutionProvider is not in."
