@@ -111,10 +111,14 @@ def build_trt(args) -> int:
 
 def print_export_report(report: dict, repository: Path) -> None:
     print(f"exported {report['model']} from {report.get('source_weights_sha256', '')[:12]} into {repository / report['model']}")
+    clipped = report.get("fp16_clipped_weights")
+    if clipped:
+        print(f"  FP16 file: weights beyond +-1e4 clipped, within the gates: {clipped}")
     for check, result in report["parity"].items():
         for name, figures in result["sets"].items():
             agreement = f", top-1 agreement {figures['top1_agreement']:.4f}" if "top1_agreement" in figures else ""
-            print(f"  {check:16s} {name:16s} max abs error {figures['max_abs_error']:.2e}{agreement}")
+            psnr = f", PSNR {figures['psnr_db']:.1f} dB" if "psnr_db" in figures else ""
+            print(f"  {check:16s} {name:16s} max abs error {figures['max_abs_error']:.2e}{agreement}{psnr}")
 
 
 def add_compare(sub) -> None:
