@@ -80,7 +80,8 @@ def compare(source: str | Path, shape=None, inputs_path: Path | None = None, see
 def write_report(rows, out: Path, model: str, described: str, device: str, min_snr_db: float) -> list[Path]:
     """compare_<model>.{json,md,png} in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    header = f"# {model}: FP16 against FP32, tensor by tensor\n\nInputs: {described}; ONNX Runtime on {device}; bar {min_snr_db:g} dB.\n"
+    header = (f"# {model}: FP16 against FP32, tensor by tensor\n\n"
+              f"Inputs: {described}; ONNX Runtime on {device}; bar {min_snr_db:g} dB.\n")
     body = f"{header}\n{fp16_layers.summary(rows, min_snr_db)}\n\n{fp16_layers.table(rows, min_snr_db)}\n"
     records = [{**asdict(row), "snr_db": row.snr_db if math.isfinite(row.snr_db) else str(row.snr_db)} for row in rows]
     document = {"model": model, "inputs": described, "device": device, "min_snr_db": min_snr_db, "tensors": records}

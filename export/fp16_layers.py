@@ -1,9 +1,9 @@
 """FP16 against FP32 tensor by tensor: where along the graph an FP16 model leaves its FP32 original.
 
 A failed FP16 gate says that the outputs differ; this says where the difference starts, as Polygraphy's
-``--mark all`` does. The FP16 converter keeps the FP32 graph's tensor names, so every float tensor the two
-graphs share becomes an output of both, both run on the same inputs, and each tensor is scored against FP32
-by its signal-to-noise ratio. Errors accumulate along the graph: the first tensor under the bar, or the
+``--mark all`` does. The FP16 converter keeps the FP32 graph's node names, so every float tensor a node
+computes in both graphs becomes an output of both, both run on the same inputs, and each tensor is scored
+against FP32 by its signal-to-noise ratio. Errors accumulate along the graph: the first tensor under the bar, or the
 first holding values FP16 cannot (inf, NaN), is the node to keep in FP32 (``visionrt export --keep-fp32``).
 """
 

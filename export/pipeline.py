@@ -138,7 +138,8 @@ def explain_fp16_failure(fp32_path: Path, fp16_path: Path, input_name: str, set_
     if half.clipped:
         readers = {name: [node.name for node in half.model.graph.node if name in node.input] for name in half.clipped}
         lines.append(f"weights beyond +-{fp16.CLIP:g}, clipped in FP16: " + "; ".join(
-            f"'{name}' ({count} values, read by {', '.join(readers[name]) or 'nothing'})" for name, count in half.clipped.items()))
+            f"'{name}' ({count} values, read by {', '.join(readers[name]) or 'nothing'})"
+            for name, count in half.clipped.items()))
     return "\n  ".join(lines)
 
 
