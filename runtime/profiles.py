@@ -32,6 +32,18 @@ class Profile:
                     "range or split the batch")
 
 
+def provider_shapes(profile: Profile) -> dict[str, str]:
+    """The profile as ONNX Runtime's TensorRT provider options (also the keys of Triton's ONNX Runtime
+    backend): ``trt_profile_min_shapes`` = "image:1x3x16x16", and opt and max alike. Without them the
+    provider builds its engine for the shapes it has seen and builds again, inside a request, whenever an
+    input falls outside them."""
+    def text(shape: tuple[int, ...]) -> str:
+        return f"{profile.input_name}:{'x'.join(str(size) for size in shape)}"
+
+    return {"trt_profile_min_shapes": text(profile.min), "trt_profile_opt_shapes": text(profile.opt),
+            "trt_profile_max_shapes": text(profile.max)}
+
+
 def profile_from_metadata(meta: dict) -> Profile:
     """(min, opt, max) input shapes with the batch axis first, from an artifact's visionrt metadata."""
     if "input" not in meta or "max_batch_size" not in meta:

@@ -15,6 +15,7 @@ from visionrt.extras import require
 from visionrt.runtime.backends.base import Backend, TensorSpec, Target, register
 from visionrt.runtime.backends.ort_providers import gpu_provider_problem, loaded_tensorrt_version
 from visionrt.runtime.metadata import KEY as METADATA_KEY, read_custom_map
+from visionrt.runtime.profiles import Profile, profile_from_metadata, provider_shapes
 
 PROVIDERS = {  # device -> (provider, speed rank, what to install when it is missing)
     "tensorrt": ("TensorrtExecutionProvider", 10, "onnxruntime-gpu with TensorRT libraries (visionrt[gpu])"),
@@ -62,25 +63,35 @@ def tensorrt_cache_folder(ort) -> Path:
     return default_root() / PROVIDER_CACHE / f"ort{ort.__version__}-trt-{tensorrt}"
 
 
-def disabled_optimizers(path: Path, target: Target) -> list[str]:
+def file_metadata(path: Path) -> dict:
+    """The file's visionrt metadata, read with a session that optimizes nothing; {} where there is none or
+    the file cannot be read (the real session then gives the error)."""
+    try:
+        text = read_custom_map(path).get(METADATA_KEY)
+        return json.loads(text) if text else {}
+    except Exception:
+        return {}
+
+
+def disabled_optimizers(meta: dict, target: Target) -> list[str]:
     """Graph optimizers to switch off for this file on this device, each for a known crash.
 
     ONNX Runtime 1.32's NCHWc layout transformer segfaults while creating a CPU session for FP16 graphs with
     FP32 islands (our FP16 digit reader, whose LSTM and LogSoftmax stay FP32). NCHWc speeds up FP32
     convolutions only, and an FP16 graph's convolutions are FP16, so nothing is lost by skipping it there.
-    The file's precision is read from its metadata with a session that optimizes nothing.
     """
-    if target.device != "cpu":
-        return []
+    return ["NchwcTransformer"] if target.device == "cpu" and meta.get("precision") == "fp16" else []
+
+
+def tensorrt_profile(meta: dict, target: Target) -> Profile | None:
+    """For the TensorRT provider, the shape range the artifact declares (as the native engine's), so that
+    the provider builds one engine for it instead of one per new shape; None elsewhere or without one."""
+    if target.device != "tensorrt":
+        return None
     try:
-        text = read_custom_map(path).get(METADATA_KEY)
-    except Exception:  # unreadable files get their error from the real session below
-        return []
-    try:
-        precision = json.loads(text).get("precision") if text else None
-    except json.JSONDecodeError:
-        precision = None
-    return ["NchwcTransformer"] if precision == "fp16" else []
+        return profile_from_metadata(meta)
+    except ArtifactError:
+        return None
 
 
 @register
@@ -111,8 +122,12 @@ class OnnxRuntimeBackend(Backend):
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        self._disabled = disabled_optimizers(path, target)
-        chosen = {**default_provider_options(target.device, ort), **(provider_options or {})}
+        meta = file_metadata(path)
+        self._disabled, self._profile = disabled_optimizers(meta, target), tensorrt_profile(meta, target)
+        profile = provider_shapes(self._profile) if self._profile else {}
+        if set(profile) & set(provider_options or {}):
+            self._profile = None  # the caller's own range: the provider checks it
+        chosen = {**default_provider_options(target.device, ort), **profile, **(provider_options or {})}
         providers = [(provider, chosen), "CPUExecutionProvider"] if provider != "CPUExecutionProvider" else [provider]
         try:
             self._session = ort.InferenceSession(str(path), sess_options=options, providers=providers,
@@ -146,8 +161,15 @@ class OnnxRuntimeBackend(Backend):
         return dict(self._session.get_modelmeta().custom_metadata_map)
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        if self._profile is not None:  # the TensorRT provider refuses shapes outside it, in its own words
+            self._profile.check(feeds[self._profile.input_name].shape)
         # None (all outputs, in graph order) is markedly faster than naming them: ~29 vs ~45 us per call.
         return self._session.run(None, feeds)
+
+    @property
+    def profile(self) -> Profile | None:
+        """The shape range the TensorRT provider was given from the artifact's metadata (None elsewhere)."""
+        return self._profile
 
     @property
     def ort_device(self) -> str:
@@ -164,6 +186,9 @@ class OnnxRuntimeBackend(Backend):
         device once. Outputs are allocated on the device and returned as OrtValues (``keep_on_device``, for
         chaining models without a round trip through the host) or copied to numpy. A binding is created per
         call: an IO binding is mutable state, so sharing one between threads would mix their tensors."""
+        if self._profile is not None:
+            value = feeds[self._profile.input_name]
+            self._profile.check(value.shape if isinstance(value, np.ndarray) else tuple(value.shape()))
         binding = self._session.io_binding()
         for name, value in feeds.items():
             binding.bind_ortvalue_input(name, self.to_device(value) if isinstance(value, np.ndarray) else value)
@@ -189,6 +214,8 @@ class OnnxRuntimeBackend(Backend):
             "onnxruntime_version": ort.__version__,
             "intra_op_threads": options.intra_op_num_threads or "default (one per physical core)",
             "disabled_optimizers": self._disabled,
+            "shape_profile": ({"min": self._profile.min, "opt": self._profile.opt, "max": self._profile.max}
+                              if self._profile else None),
             "file": str(self._path),
             "thread_safe": "yes: one InferenceSession, whose run() ONNX Runtime documents as thread-safe",
         }

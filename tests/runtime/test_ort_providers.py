@@ -235,3 +235,62 @@ def test_on_a_gpu_provider_options_change_the_session_and_describe_says_so(shipp
     batch = np.random.default_rng(2).random((4, 1, 8, 8)).astype(np.float32)
     # TF32 convolutions (the CUDA provider's default) differ in the 3rd decimal between the two layouts' kernels
     np.testing.assert_allclose(nhwc.run(batch), plain.run(batch), rtol=1e-2, atol=1e-2)
+
+
+@pytest.fixture
+def tensorrt_provider_session(tmp_path, monkeypatch):
+    """A GPU build whose TensorRT provider loads, with a session that records what it was asked for and
+    echoes its input."""
+    ort = fake_onnxruntime(tmp_path, {"cuda": True, "tensorrt": True})
+    asked = {}
+
+    class Session:
+        def __init__(self, path, sess_options, providers, disabled_optimizers):
+            asked["providers"] = providers
+
+        def get_providers(self):
+            return ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+
+        def run(self, names, feeds):
+            return [feeds["image"]]
+
+    ort.SessionOptions = lambda: types.SimpleNamespace(intra_op_num_threads=0)
+    ort.InferenceSession = Session
+    monkeypatch.setattr(ort_backend, "_onnxruntime", lambda: ort)
+    monkeypatch.setenv("VISIONRT_ENGINE_CACHE", str(tmp_path / "engines"))
+    return asked
+
+
+def test_the_tensorrt_provider_gets_the_artifacts_shape_range_and_refuses_shapes_outside_it(
+        tensorrt_provider_session):
+    from visionrt import model_zoo
+
+    target = onnxruntime_targets()["tensorrt"]
+    backend = ort_backend.OnnxRuntimeBackend(model_zoo.model_dir("style") / "1" / "model_fp16.onnx", target)
+    (provider, options), _ = tensorrt_provider_session["providers"]
+    assert provider == "TensorrtExecutionProvider" and options["trt_fp16_enable"] is True
+    assert (options["trt_profile_min_shapes"], options["trt_profile_opt_shapes"], options["trt_profile_max_shapes"]) \
+        == ("image:1x3x16x16", "image:8x3x256x256", "image:16x3x1024x1024")
+    inside = np.zeros((2, 3, 64, 48), np.float32)
+    assert backend.run({"image": inside})[0] is inside
+    with pytest.raises(UserInputError, match=r"axis 3 is 2048, outside the engine's profile \[16, 1024\]"):
+        backend.run({"image": np.zeros((1, 3, 64, 2048), np.float32)})
+    assert backend.profile.max == (16, 3, 1024, 1024)
+
+
+def test_a_users_shape_range_replaces_the_artifacts_and_the_provider_checks_it(tensorrt_provider_session):
+    from visionrt import model_zoo
+
+    target = onnxruntime_targets()["tensorrt"]
+    backend = ort_backend.OnnxRuntimeBackend(model_zoo.model_dir("style") / "1" / "model_fp16.onnx", target,
+                                             provider_options={"trt_profile_max_shapes": "image:32x3x2048x2048"})
+    (_, options), _ = tensorrt_provider_session["providers"]
+    assert options["trt_profile_max_shapes"] == "image:32x3x2048x2048"
+    assert options["trt_profile_min_shapes"] == "image:1x3x16x16"
+    wide = np.zeros((1, 3, 64, 2048), np.float32)
+    assert backend.profile is None and backend.run({"image": wide})[0] is wide
+
+
+def test_the_cpu_and_cuda_providers_get_no_shape_range(shipped_dir):
+    target = onnxruntime_targets()["cpu"]
+    assert ort_backend.OnnxRuntimeBackend(shipped_dir / "1" / "model.onnx", target).profile is None
