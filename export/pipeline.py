@@ -17,6 +17,7 @@ from visionrt import atomic, model_zoo
 from visionrt.errors import ValidationFailedError
 from visionrt.export import fp16, fp16_layers, metadata, onnx_export, triton, validate
 from visionrt.extras import require
+from visionrt.runtime.profiles import profile_from_metadata
 from visionrt.train import checkpoint
 
 FP32_FILE, FP16_FILE, WEIGHTS_FILE, REPORT_FILE = "model.onnx", "model_fp16.onnx", "weights.pt", "export_report.json"
@@ -98,7 +99,8 @@ def export_checkpoint(checkpoint_path: str | Path, options: ExportOptions | None
         write_onnx(half_proto, {**base, "precision": "fp16", "fp32_nodes": kept,
                                 "parity": {"vs_fp32_onnx": fp16_parity}}, fp16_path)
         shutil.copyfile(checkpoint_path, staging / WEIGHTS_FILE)
-        atomic.write_text(staging / "config.pbtxt", triton.config_pbtxt(spec.name, fp32_proto.graph, spec.max_batch_size))
+        atomic.write_text(staging / "config.pbtxt", triton.config_pbtxt(spec.name, fp32_proto.graph, spec.max_batch_size,
+                                                                        profile_from_metadata(base)))
         report = {
             "model": spec.name, "exported_at": base["exported_at"], "exporter": base["exporter"], "opset": base["opset"],
             "source_weights_sha256": weights_sha, "fp32_nodes_in_fp16": kept, "fp16_clipped_weights": half.clipped,

@@ -1,10 +1,15 @@
 """Triton Inference Server ``config.pbtxt`` for a zoo model, so the zoo folder is a model repository.
 
 Platform ``onnxruntime_onnx`` serves ``<version>/model.onnx``; the TensorRT execution accelerator with
-FP16 precision is declared so that a GPU Triton runs the model through TensorRT.
+FP16 precision is declared so that a GPU Triton runs the model through TensorRT, with the artifact's shape
+range as the engine's profile: without one, ONNX Runtime's TensorRT provider builds an engine for the
+shapes it has seen and builds again whenever a request falls outside them.
 """
 
+from visionrt.runtime.profiles import Profile, provider_shapes
+
 ONNX_TO_TRITON = {1: "TYPE_FP32", 10: "TYPE_FP16", 7: "TYPE_INT64", 6: "TYPE_INT32", 2: "TYPE_UINT8"}
+WORKSPACE_BYTES = 1 << 30
 
 
 def tensor_entries(values) -> list[tuple[str, str, list[int]]]:
@@ -25,7 +30,15 @@ def _block(kind: str, entries) -> str:
     return f"{kind} [\n" + ",\n".join(items) + "\n]\n"
 
 
-def config_pbtxt(name: str, graph, max_batch_size: int) -> str:
+def accelerator_parameters(profile: Profile | None) -> dict[str, str]:
+    """The TensorRT accelerator's parameters (Triton's ONNX Runtime backend keys)."""
+    return {"precision_mode": "FP16", "max_workspace_size_bytes": str(WORKSPACE_BYTES),
+            **(provider_shapes(profile) if profile else {})}
+
+
+def config_pbtxt(name: str, graph, max_batch_size: int, profile: Profile | None = None) -> str:
+    parameters = "".join(f'        parameters {{ key: "{key}" value: "{value}" }}\n'
+                         for key, value in accelerator_parameters(profile).items())
     return (
         f'name: "{name}"\n'
         'platform: "onnxruntime_onnx"\n'
@@ -38,8 +51,7 @@ def config_pbtxt(name: str, graph, max_batch_size: int) -> str:
         "    gpu_execution_accelerator: [\n"
         "      {\n"
         '        name: "tensorrt"\n'
-        '        parameters { key: "precision_mode" value: "FP16" }\n'
-        '        parameters { key: "max_workspace_size_bytes" value: "1073741824" }\n'
+        + parameters +
         "      }\n"
         "    ]\n"
         "  }\n"
