@@ -22,7 +22,11 @@ PROVIDERS = {  # device -> (provider, speed rank, what to install when it is mis
     "cuda": ("CUDAExecutionProvider", 20, "onnxruntime-gpu and a CUDA GPU (visionrt[gpu])"),
     "cpu": ("CPUExecutionProvider", 90, "onnxruntime"),
 }
-PROVIDER_CACHE = "onnxruntime-trt"  # under the engine cache: one folder per (ONNX Runtime, TensorRT) pair
+PROVIDER_CACHE = "onnxruntime-trt"
+PROFILE_HINT = ("\nvisionrt gave the TensorRT provider the artifact's input shape range (trt_profile_*_shapes); "
+                "with any range given, ONNX Runtime wants one for every dynamic input of every TensorRT subgraph. "
+                "Pass ranges covering them as provider_options={'trt_profile_min_shapes': ..., "
+                "'trt_profile_opt_shapes': ..., 'trt_profile_max_shapes': ...}")  # under the engine cache: one folder per (ONNX Runtime, TensorRT) pair
 ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(int64)": "int64",
              "tensor(int32)": "int32", "tensor(uint8)": "uint8"}
 
@@ -135,7 +139,8 @@ class OnnxRuntimeBackend(Backend):
                                                  disabled_optimizers=self._disabled)
         except Exception as exc:  # ORT raises its own Fail/InvalidProtobuf/... types
             asked = f" with {provider} options {provider_options}" if provider_options else ""
-            raise ArtifactError(f"onnxruntime cannot load {path}{asked}: {exc}") from exc
+            hint = PROFILE_HINT if self._profile is not None and "profile" in str(exc).lower() else ""
+            raise ArtifactError(f"onnxruntime cannot load {path}{asked}: {exc}{hint}") from exc
         got = self._session.get_providers()
         if got[0] != provider:
             raise BackendUnavailableError(

@@ -294,3 +294,20 @@ def test_a_users_shape_range_replaces_the_artifacts_and_the_provider_checks_it(t
 def test_the_cpu_and_cuda_providers_get_no_shape_range(shipped_dir):
     target = onnxruntime_targets()["cpu"]
     assert ort_backend.OnnxRuntimeBackend(shipped_dir / "1" / "model.onnx", target).profile is None
+
+
+def test_when_the_provider_wants_ranges_for_more_inputs_the_error_says_how_to_give_them(tensorrt_provider_session,
+                                                                                         monkeypatch):
+    from visionrt import model_zoo
+
+    ort = ort_backend._onnxruntime()
+
+    def refuse(path, sess_options, providers, disabled_optimizers):  # ONNX Runtime's words (its PR 17007)
+        raise RuntimeError("EP_FAIL : User needs to provide all the dynamic shape inputs with associated profiles "
+                           "if they want to explicitly set profiles through provider options.")
+
+    monkeypatch.setattr(ort, "InferenceSession", refuse)
+    target = onnxruntime_targets()["tensorrt"]
+    with pytest.raises(ArtifactError, match=r"(?s)associated profiles.*visionrt gave the TensorRT provider the "
+                                            r"artifact's input shape range.*provider_options=\{'trt_profile_min"):
+        ort_backend.OnnxRuntimeBackend(model_zoo.model_dir("style") / "1" / "model_fp16.onnx", target)
