@@ -25,6 +25,7 @@ demo: $(STAMP)
 	$(BIN)/visionrt run colorizer model_zoo/samples/colorizer/*.png -o demo-out
 	$(BIN)/visionrt run style model_zoo/samples/style/*.png -o demo-out
 	$(BIN)/visionrt run faceswap model_zoo/samples/faceswap_to_b/*.png --to b -o demo-out
+	$(BIN)/visionrt compare style --out demo-out
 	$(BIN)/visionrt bench digits --out demo-out --iters 200
 	$(BIN)/visionrt bench digit_reader --out demo-out --iters 100
 	$(BIN)/visionrt bench denoiser --out demo-out --iters 20 --batches 1 4
