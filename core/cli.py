@@ -136,6 +136,9 @@ def add_compare(sub) -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="ONNX Runtime provider; FP16 "
                         "kernels differ per provider, so compare where you deploy (default cpu)")
     parser.add_argument("--min-snr", type=float, default=40.0, help="the bar in dB (default 40, the image gate's)")
+    parser.add_argument("--keep-fp32", nargs="+", default=[], metavar="NODE_OR_OP", help="compare an FP16 "
+                        "conversion made here with these also kept FP32 (as export --keep-fp32 would make it; "
+                        "nothing is written) instead of the installed FP16 file")
     parser.add_argument("--out", type=Path, help="also write compare_<model>.{md,json,png} here")
     parser.set_defaults(handler=cmd_compare)
 
@@ -143,7 +146,8 @@ def add_compare(sub) -> None:
 def cmd_compare(args) -> int:
     from visionrt.export import fp16_compare, fp16_layers
 
-    rows, described, meta = fp16_compare.compare(args.model, args.shape, args.inputs, args.seed, args.device)
+    rows, described, meta = fp16_compare.compare(args.model, args.shape, args.inputs, args.seed, args.device,
+                                                 tuple(args.keep_fp32))
     print(f"{meta.get('model', args.model)}: FP16 against FP32 on {described}, ONNX Runtime {args.device}")
     print(fp16_layers.table(rows, args.min_snr))
     print(fp16_layers.summary(rows, args.min_snr))

@@ -13,7 +13,7 @@ import numpy as np
 
 from visionrt import atomic, figures
 from visionrt.errors import ArtifactError, UserInputError
-from visionrt.export import fp16_layers, metadata
+from visionrt.export import fp16, fp16_layers, metadata
 from visionrt.extras import require
 
 BATCH = 2
@@ -67,14 +67,29 @@ def check_shape(meta: dict, shape: tuple[int, ...], origin: str, dtype=np.float3
 
 
 def compare(source: str | Path, shape=None, inputs_path: Path | None = None, seed: int = 0,
-            device: str = "cpu") -> tuple[list[fp16_layers.TensorError], str, dict]:
-    """(rows in graph order, how the inputs were made, FP16 metadata) for an installed model."""
-    fp32, fp16, meta = load_pair(source)
+            device: str = "cpu", keep_fp32: tuple[str, ...] = ()) -> tuple[list[fp16_layers.TensorError], str, dict]:
+    """(rows in graph order, how the inputs were made, FP16 metadata) for an installed model.
+
+    ``keep_fp32``: instead of the installed FP16 file, convert the FP32 file here as the exporter would with
+    these nodes or op types kept too (nothing is written), to see what a pin would change before exporting."""
+    fp32, half, meta = load_pair(source)
     if "input" not in meta:
         raise ArtifactError(f"{source}: the FP16 file carries no visionrt metadata; re-export it")
+    kept = meta.get("fp32_nodes", [])
+    if keep_fp32:
+        conversion = fp16.convert_to_fp16(onnx_copy(fp32), tuple(keep_fp32))
+        half, kept = conversion.model, conversion.kept
     batch, described = inputs(meta, shape, inputs_path, seed)
-    rows = fp16_layers.compare_tensors(fp32, fp16, {meta["input"]["name"]: batch}, meta.get("fp32_nodes", []), device)
+    rows = fp16_layers.compare_tensors(fp32, half, {meta["input"]["name"]: batch}, kept, device)
+    if keep_fp32:
+        described += f"; FP16 converted here with --keep-fp32 {' '.join(keep_fp32)}"
     return rows, described, meta
+
+
+def onnx_copy(model_proto):
+    copy = type(model_proto)()
+    copy.CopyFrom(model_proto)
+    return copy
 
 
 def write_report(rows, out: Path, model: str, described: str, device: str, min_snr_db: float) -> list[Path]:

@@ -81,3 +81,20 @@ def test_export_refuses_a_keep_fp32_name_the_graph_lacks(tiny_run, tmp_path, cap
     err = capsys.readouterr().err
     assert "--keep-fp32 LayerNorm: no node or op type of that name in the graph; its op types are Conv, Gemm" in err
     assert not (tmp_path / "digits").exists()
+
+
+def test_compare_can_try_a_keep_fp32_before_an_export_writes_anything(capsys):
+    import hashlib
+
+    from visionrt import model_zoo
+
+    installed = model_zoo.model_dir("digits") / "1" / "model_fp16.onnx"
+    before = hashlib.sha256(installed.read_bytes()).hexdigest()
+    assert cli.main(["compare", "digits", "--keep-fp32", "Conv"]) == 0
+    out = capsys.readouterr().out
+    assert "FP16 converted here with --keep-fp32 Conv" in out
+    conv_rows = [line for line in out.splitlines() if "| Conv |" in line]
+    assert conv_rows and all("| Conv | FP32 |" in line for line in conv_rows)
+    assert hashlib.sha256(installed.read_bytes()).hexdigest() == before
+    assert cli.main(["compare", "digits", "--keep-fp32", "Attention"]) == 2
+    assert "--keep-fp32 Attention: no node or op type" in capsys.readouterr().err
