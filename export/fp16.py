@@ -50,10 +50,11 @@ def convert_to_fp16(model_proto, keep: tuple[str, ...] = ()) -> Conversion:
             model_proto, keep_io_types=True, op_block_list=block_list, node_block_list=sorted(node_names),
             disable_shape_infer=False)
     restore_fp32_outputs(converted, original_outputs)
-    give_fp16_nodes_fp16_weights(converted, set(kept))
+    copies = give_fp16_nodes_fp16_weights(converted, set(kept), node_names)
     restore_fp32_weights(converted, weights)
     still_fp16 = {i.name for i in converted.graph.initializer if i.data_type == onnx.TensorProto.FLOAT16}
-    clipped = {name: int((abs(array) > CLIP).sum()) for name, array in weights.items() if name in still_fp16}
+    clipped = {name: int((abs(array) > CLIP).sum()) for name, array in weights.items()
+               if name in still_fp16 or copies.get(name) in still_fp16}
     return Conversion(converted, kept, {name: count for name, count in clipped.items() if count})
 
 
@@ -68,15 +69,18 @@ def split_keep(graph, keep: tuple[str, ...]) -> tuple[set[str], set[str]]:
     return {name for name in keep if name in op_types}, {name for name in keep if name in node_names}
 
 
-def give_fp16_nodes_fp16_weights(model_proto, kept: set[str]) -> list[str]:
-    """Give an FP16 node its own FP16 copy of a weight it shares with a node kept by name.
+def give_fp16_nodes_fp16_weights(model_proto, kept: set[str], named: set[str]) -> dict[str, str]:
+    """Give an FP16 node its own FP16 copy (clipped as the converter clips) of a weight it shares with a
+    node kept by name; return {weight: its copy}.
 
     onnxconverter-common 1.16 leaves a weight FP32 when any node reading it is in ``node_block_list``, and
     the FP16 nodes reading the same weight then mix FP16 and FP32 inputs, a graph ONNX Runtime refuses.
+    ``kept``: every node computed in FP32; ``named``: those kept by name.
     """
     onnx, numpy_helper = require("onnx", "train"), require("onnx.numpy_helper", "train")
     graph = model_proto.graph
-    fp32 = {i.name: i for i in graph.initializer if i.data_type == onnx.TensorProto.FLOAT}
+    read_by_named = {name for node in graph.node if node.name in named for name in node.input}
+    fp32 = {i.name: i for i in graph.initializer if i.data_type == onnx.TensorProto.FLOAT and i.name in read_by_named}
     copies = {}
     for node in graph.node:
         if node.op_type == "Cast" or (node.name or node.op_type) in kept:
@@ -85,10 +89,10 @@ def give_fp16_nodes_fp16_weights(model_proto, kept: set[str]) -> list[str]:
             if name in fp32:
                 if name not in copies:
                     copies[name] = f"{name}_fp16"
-                    half = numpy_helper.to_array(fp32[name]).astype("float16")
+                    half = numpy_helper.to_array(fp32[name]).clip(-CLIP, CLIP).astype("float16")
                     graph.initializer.append(numpy_helper.from_array(half, copies[name]))
                 node.input[index] = copies[name]
-    return sorted(copies)
+    return copies
 
 
 def restore_fp32_weights(model_proto, weights: dict) -> list[str]:

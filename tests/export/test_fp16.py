@@ -62,3 +62,15 @@ def test_kept_normalization_layers_of_the_style_model_read_fp32_weights():
     norms = [node for node in conversion.model.graph.node if node.op_type == "InstanceNormalization"]
     assert norms and all(types[name] == onnx.TensorProto.FLOAT for node in norms for name in node.input[1:])
     onnx.checker.check_model(conversion.model, full_check=True)
+
+
+def test_the_fp16_copy_of_a_shared_weight_is_clipped_and_counted_like_any_fp16_weight():
+    _, helper, numpy_helper = fp16_graphs._onnx()
+    big = numpy_helper.from_array(np.full((4,), 3e4, np.float32), "big")
+    nodes = [helper.make_node("Mul", ["x", "big"], ["a"], name="fp16_mul"),
+             helper.make_node("Mul", ["a", "big"], ["y"], name="kept_mul")]
+    conversion = fp16.convert_to_fp16(fp16_graphs._model(nodes, [big]), keep=("kept_mul",))
+    copies = {i.name: onnx.numpy_helper.to_array(i) for i in conversion.model.graph.initializer}
+    assert copies["big"].dtype == np.float32 and (copies["big"] == 3e4).all()
+    assert copies["big_fp16"].dtype == np.float16 and (copies["big_fp16"] == fp16.CLIP).all()
+    assert conversion.clipped == {"big": 4}
