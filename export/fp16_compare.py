@@ -25,9 +25,12 @@ def load_pair(source: str | Path):
 
     onnx = require("onnx", "train")
     files = sources.resolve(source).files
-    missing = [precision for precision in ("fp32", "fp16") if precision not in files]
+    if "file" in files:
+        raise UserInputError(f"{source}: compare takes a zoo name or a model folder, whose version folder holds "
+                             "both model.onnx and model_fp16.onnx; not a single .onnx file")
+    missing = [sources.FILES[precision] for precision in ("fp32", "fp16") if precision not in files]
     if missing:
-        raise ArtifactError(f"{source}: no {' or '.join(missing)} ONNX file to compare (found {sorted(files)})")
+        raise ArtifactError(f"{source}: no {' or '.join(missing)} to compare it with")
     half = onnx.load(str(files["fp16"]))
     return onnx.load(str(files["fp32"])), half, metadata.read(half)
 

@@ -98,3 +98,17 @@ def test_compare_can_try_a_keep_fp32_before_an_export_writes_anything(capsys):
     assert hashlib.sha256(installed.read_bytes()).hexdigest() == before
     assert cli.main(["compare", "digits", "--keep-fp32", "Attention"]) == 2
     assert "--keep-fp32 Attention: no node or op type" in capsys.readouterr().err
+
+
+def test_compare_needs_both_files_of_a_model_folder(tmp_path, capsys):
+    import shutil
+
+    from visionrt import model_zoo
+
+    single = model_zoo.model_dir("digits") / "1" / "model.onnx"
+    assert cli.main(["compare", str(single)]) == 2
+    assert "compare takes a zoo name or a model folder" in capsys.readouterr().err
+    (tmp_path / "digits" / "1").mkdir(parents=True)
+    shutil.copy(single, tmp_path / "digits" / "1" / "model.onnx")
+    assert cli.main(["compare", str(tmp_path / "digits")]) == 2
+    assert "no model_fp16.onnx to compare it with" in capsys.readouterr().err
