@@ -50,23 +50,24 @@ def inputs(meta: dict, shape: tuple[int, ...] | None, path: Path | None, seed: i
             array = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise UserInputError(f"cannot read --inputs {path}: {exc}") from exc
-        check_shape(meta, array.shape, f"--inputs {path}", array.dtype)
-        return array, f"{path} {array.shape}"
+        return checked(meta, array, f"--inputs {path}"), f"{path} {array.shape}"
     shape = tuple(shape) if shape else default_shape(meta)
-    check_shape(meta, shape, "--shape")
+    if any(size < 1 for size in shape):
+        raise UserInputError(f"--shape {' '.join(map(str, shape))}: every size must be at least 1")
     array = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-    return array, f"standard normal noise {shape}, seed {seed}"
+    return checked(meta, array, "--shape"), f"standard normal noise {shape}, seed {seed}"
 
 
-def check_shape(meta: dict, shape: tuple[int, ...], origin: str, dtype=np.float32) -> None:
-    """Refuse a batch the model cannot take, naming the expected (N, ...) shape."""
-    item = meta["input"]["shape"]
-    fits = len(shape) == len(item) + 1 and shape[0] >= 1 and all(
-        size == want if want is not None else size >= 1 for size, want in zip(shape[1:], item))
-    if dtype != np.float32 or not fits:
-        expected = ", ".join(str(size) if size is not None else "?" for size in item)
-        raise UserInputError(f"{origin}: the model takes a float32 batch (N, {expected}); got {np.dtype(dtype)} "
-                             f"{tuple(shape)}")
+def checked(meta: dict, array: np.ndarray, origin: str) -> np.ndarray:
+    """The batch, if the model takes it: the runtime's own input check against the metadata's input."""
+    from visionrt.runtime.backends import TensorSpec
+    from visionrt.runtime.model import check_input
+
+    spec = TensorSpec(meta["input"]["name"], (None, *meta["input"]["shape"]), "float32")
+    try:
+        return check_input(spec, array)
+    except UserInputError as exc:
+        raise UserInputError(f"{origin}: {exc}") from exc
 
 
 def compare(source: str | Path, shape=None, inputs_path: Path | None = None, seed: int = 0,
@@ -80,7 +81,7 @@ def compare(source: str | Path, shape=None, inputs_path: Path | None = None, see
         raise ArtifactError(f"{source}: the FP16 file carries no visionrt metadata; re-export it")
     kept = meta.get("fp32_nodes", [])
     if keep_fp32:
-        conversion = fp16.convert_to_fp16(onnx_copy(fp32), tuple(keep_fp32))
+        conversion = fp16.convert_to_fp16(fp16_layers.copy_model(fp32), tuple(keep_fp32))
         half, kept = conversion.model, conversion.kept
     batch, described = inputs(meta, shape, inputs_path, seed)
     rows = fp16_layers.compare_tensors(fp32, half, {meta["input"]["name"]: batch}, kept, device)
@@ -88,11 +89,6 @@ def compare(source: str | Path, shape=None, inputs_path: Path | None = None, see
         described += f"; FP16 converted here with --keep-fp32 {' '.join(keep_fp32)}"
     return rows, described, meta
 
-
-def onnx_copy(model_proto):
-    copy = type(model_proto)()
-    copy.CopyFrom(model_proto)
-    return copy
 
 
 def write_report(rows, out: Path, model: str, described: str, device: str, min_snr_db: float) -> list[Path]:

@@ -51,16 +51,17 @@ def score(reference: np.ndarray, candidate: np.ndarray) -> tuple[float, float, f
     return snr, float(error.max()) if error.size else 0.0, peak, nonfinite
 
 
-def shared_tensors(fp32_proto, fp16_proto) -> list[tuple[str, str, str, str]]:
+def shared_tensors(fp32_proto, fp16_proto, types: dict[str, int] | None = None) -> list[tuple[str, str, str, str]]:
     """(FP32 tensor, FP16 tensor, node, op type) for each float tensor of the FP32 graph that the FP16 graph
     also computes, in the FP32 graph's (topological) node order.
 
     Outputs are paired through the node that makes them (the converter keeps node names), since a node kept
     in FP32 writes a renamed tensor ("<node>_output_cast_0") that a Cast turns back into the original name;
     the node's own output is the FP32 value it computed. Unnamed nodes are paired by tensor name.
+    ``types``: the FP32 graph's ``tensor_types``, where the caller has them.
     """
     onnx = require("onnx", "train")
-    types = tensor_types(fp32_proto)
+    types = types if types is not None else tensor_types(fp32_proto)
     by_name = {node.name: node for node in fp16_proto.graph.node if node.name}
     in_fp16 = {name for node in fp16_proto.graph.node for name in node.output}
     pairs = []
@@ -82,18 +83,26 @@ def tensor_types(model_proto) -> dict[str, int]:
     return {info.name: info.type.tensor_type.elem_type for info in [*graph.value_info, *graph.output, *graph.input]}
 
 
-def with_outputs(model_proto, names: list[str]):
-    """A copy of the model whose graph also outputs ``names`` (with their inferred element types)."""
+def copy_model(model_proto):
+    copy = type(model_proto)()
+    copy.CopyFrom(model_proto)
+    return copy
+
+
+def with_outputs(model_proto, names: list[str], types: dict[str, int] | None = None):
+    """A copy of the model whose graph also outputs ``names`` (with their inferred element types, or
+    ``types`` where the caller has them)."""
     onnx = require("onnx", "train")
-    marked = onnx.ModelProto()
-    marked.CopyFrom(model_proto)
-    types, present = tensor_types(model_proto), {output.name for output in marked.graph.output}
+    marked = copy_model(model_proto)
+    types = types if types is not None else tensor_types(model_proto)
+    present = {output.name for output in marked.graph.output}
     marked.graph.output.extend(onnx.helper.make_tensor_value_info(name, types[name], None)
                                for name in names if name not in present and name in types)
     return marked
 
 
-def run_marked(model_proto, names: list[str], feeds: dict[str, np.ndarray], device: str) -> dict[str, np.ndarray]:
+def run_marked(model_proto, names: list[str], feeds: dict[str, np.ndarray], device: str,
+               types: dict[str, int] | None = None) -> dict[str, np.ndarray]:
     """Run the model with ``names`` marked as outputs on ONNX Runtime's ``device`` provider."""
     from visionrt.runtime.backends.ort import PROVIDERS, provider_missing
 
@@ -104,7 +113,7 @@ def run_marked(model_proto, names: list[str], feeds: dict[str, np.ndarray], devi
     provider = PROVIDERS[device][0]
     # NchwcTransformer: the runtime's workaround for ONNX Runtime 1.32's crash on FP16 graphs with FP32
     # islands (backends.ort.disabled_optimizers); switched off for both files so that both run alike.
-    session = ort.InferenceSession(with_outputs(model_proto, names).SerializeToString(),
+    session = ort.InferenceSession(with_outputs(model_proto, names, types).SerializeToString(),
                                    providers=[provider, "CPUExecutionProvider"] if device != "cpu" else [provider],
                                    disabled_optimizers=["NchwcTransformer"])
     outputs = [output.name for output in session.get_outputs()]
@@ -115,8 +124,9 @@ def compare_tensors(fp32_proto, fp16_proto, feeds: dict[str, np.ndarray], kept: 
                     device: str = "cpu") -> list[TensorError]:
     """Every shared float tensor scored FP16 against FP32, in graph order. ``kept``: the FP16 file's
     FP32 node names (its metadata's ``fp32_nodes``)."""
-    shared, kept = shared_tensors(fp32_proto, fp16_proto), set(kept)
-    reference = run_marked(fp32_proto, [name for name, _, _, _ in shared], feeds, device)
+    types = tensor_types(fp32_proto)
+    shared, kept = shared_tensors(fp32_proto, fp16_proto, types), set(kept)
+    reference = run_marked(fp32_proto, [name for name, _, _, _ in shared], feeds, device, types)
     candidate = run_marked(fp16_proto, [other for _, other, _, _ in shared], feeds, device)
     return [TensorError(name, node, op_type, *score(reference[name], candidate[other]), kept_fp32=node in kept)
             for name, other, node, op_type in shared if name in reference and other in candidate]

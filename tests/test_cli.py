@@ -70,9 +70,12 @@ def test_compare_runs_the_users_inputs_and_refuses_ones_the_model_cannot_take(tm
     assert f"{tmp_path / 'batch.npy'} (3, 1, 8, 8)" in capsys.readouterr().out
     np.save(tmp_path / "wrong.npy", np.zeros((3, 8, 8), np.float64))
     assert cli.main(["compare", "digits", "--inputs", str(tmp_path / "wrong.npy")]) == 2
-    assert "the model takes a float32 batch (N, 1, 8, 8); got float64 (3, 8, 8)" in capsys.readouterr().err
+    assert "input 'image': expected float32 of shape (N, 1, 8, 8), got float64 (3, 8, 8)" in capsys.readouterr().err
     assert cli.main(["compare", "digits", "--shape", "2", "1", "8"]) == 2
-    assert "--shape: the model takes a float32 batch (N, 1, 8, 8); got float32 (2, 1, 8)" in capsys.readouterr().err
+    assert "--shape: input 'image': expected float32 of shape (N, 1, 8, 8), got float32 (2, 1, 8)" \
+        in capsys.readouterr().err
+    assert cli.main(["compare", "digits", "--shape", "2", "1", "0", "8"]) == 2
+    assert "--shape 2 1 0 8: every size must be at least 1" in capsys.readouterr().err
 
 
 def test_export_refuses_a_keep_fp32_name_the_graph_lacks(tiny_run, tmp_path, capsys):

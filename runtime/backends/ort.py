@@ -127,7 +127,7 @@ class OnnxRuntimeBackend(Backend):
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        meta = file_metadata(path)
+        meta = file_metadata(path) if target.device in ("cpu", "tensorrt") else {}  # the CUDA provider needs none
         self._disabled, self._profile = disabled_optimizers(meta, target), tensorrt_profile(meta, target)
         profile = provider_shapes(self._profile) if self._profile else {}
         if set(profile) & set(provider_options or {}):
