@@ -101,13 +101,14 @@ def run(out: Path, iters: int, compile_model: bool, models: list[str] | None = N
                                      out=out / name, compile=compile_model,
                                      sizes=model_zoo.get(name).bench_sizes, concurrency=tuple(concurrency))
         results[name] = harness.run(config)
-    layers = [layer_row(name, out / name) for name in installed] if cuda_provider_problem() is None else []
+    layers_skipped = cuda_provider_problem()
+    layers = [layer_row(name, out / name) for name in installed] if layers_skipped is None else []
     summary = {"environment": next(iter(results.values()))["environment"] if results else {},
                "models": installed,
                "fp16_parity": [row for r in results.values() for row in parity_rows(r)],
                "cuda_speedups": [row for r in results.values() for row in speedup_rows(r)],
                "tensorrt_bar": tensorrt_bar_rows(results), "concurrency_threads": list(concurrency),
-               "fp16_layers": layers, "fp16_layers_skipped": cuda_provider_problem(),
+               "fp16_layers": layers, "fp16_layers_skipped": layers_skipped,
                "concurrency": [row for r in results.values() for row in concurrency_rows(r)],
                "runtime_backends": [{"name": t.name, "available": t.available, "reason": t.reason}
                                     for t in runtime.available_backends()]}

@@ -6,10 +6,10 @@ range as the engine's profile: without one, ONNX Runtime's TensorRT provider bui
 shapes it has seen and builds again whenever a request falls outside them.
 """
 
+from visionrt.runtime.backends.tensorrt import DEFAULT_WORKSPACE
 from visionrt.runtime.profiles import Profile, provider_shapes
 
 ONNX_TO_TRITON = {1: "TYPE_FP32", 10: "TYPE_FP16", 7: "TYPE_INT64", 6: "TYPE_INT32", 2: "TYPE_UINT8"}
-WORKSPACE_BYTES = 1 << 30
 
 
 def tensor_entries(values) -> list[tuple[str, str, list[int]]]:
@@ -32,7 +32,7 @@ def _block(kind: str, entries) -> str:
 
 def accelerator_parameters(profile: Profile | None) -> dict[str, str]:
     """The TensorRT accelerator's parameters (Triton's ONNX Runtime backend keys)."""
-    return {"precision_mode": "FP16", "max_workspace_size_bytes": str(WORKSPACE_BYTES),
+    return {"precision_mode": "FP16", "max_workspace_size_bytes": str(DEFAULT_WORKSPACE),
             **(provider_shapes(profile) if profile else {})}
 
 
