@@ -148,11 +148,11 @@ def cmd_compare(args) -> int:
 
     rows, described, meta = fp16_compare.compare(args.model, args.shape, args.inputs, args.seed, args.device,
                                                  tuple(args.keep_fp32))
-    print(f"{meta.get('model', args.model)}: FP16 against FP32 on {described}, ONNX Runtime {args.device}")
+    print(f"{meta.model}: FP16 against FP32 on {described}, ONNX Runtime {args.device}")
     print(fp16_layers.table(rows, args.min_snr))
     print(fp16_layers.summary(rows, args.min_snr))
     if args.out:
-        written = fp16_compare.write_report(rows, args.out, meta.get("model", Path(args.model).name), described,
+        written = fp16_compare.write_report(rows, args.out, meta.model, described,
                                             args.device, args.min_snr)
         print("wrote " + ", ".join(str(path) for path in written))
     return 0
@@ -211,7 +211,7 @@ def cmd_run(args) -> int:
         for r in results:
             print(f"{r['input']}: {r['text']!r} (confidence {r['confidence']:.4f})")
     else:
-        raise VisionRTError(f"{args.model} has no task API the CLI knows (task: {model.info.task}); use the Python run()")
+        raise VisionRTError(f"{args.model} has no task API the CLI knows (task: {model.describe()['task']}); use the Python run()")
     if args.output:
         target = args.output / f"results_{Path(str(args.model)).stem}.json"  # one per model in a shared folder
         atomic.write_text(target, json.dumps({"model": model.describe(), "results": results}, indent=1))

@@ -13,7 +13,9 @@ import numpy as np
 
 from visionrt import atomic, figures
 from visionrt.errors import ArtifactError, UserInputError
-from visionrt.export import fp16, fp16_layers, metadata
+from visionrt import artifact
+from visionrt.artifact import ArtifactMetadata
+from visionrt.export import fp16, fp16_layers
 from visionrt.extras import require
 
 BATCH = 2
@@ -28,21 +30,23 @@ def load_pair(source: str | Path):
     if "file" in files:
         raise UserInputError(f"{source}: compare takes a zoo name or a model folder, whose version folder holds "
                              "both model.onnx and model_fp16.onnx; not a single .onnx file")
-    missing = [sources.FILES[precision] for precision in ("fp32", "fp16") if precision not in files]
+    missing = [artifact.FILES[precision] for precision in ("fp32", "fp16") if precision not in files]
     if missing:
         raise ArtifactError(f"{source}: no {' or '.join(missing)} to compare it with")
-    half = onnx.load(str(files["fp16"]))
-    return onnx.load(str(files["fp32"])), half, metadata.read(half)
+    meta = artifact.read(files["fp16"]).metadata
+    if meta is None:
+        raise ArtifactError(f"{source}: the FP16 file carries no visionrt metadata; re-export it")
+    return onnx.load(str(files["fp32"])), onnx.load(str(files["fp16"])), meta
 
 
-def default_shape(meta: dict) -> tuple[int, ...]:
+def default_shape(meta: ArtifactMetadata) -> tuple[int, ...]:
     """Batch 2 at the shape TensorRT would tune for (the profile's opt size for dynamic axes)."""
     from visionrt.runtime.profiles import profile_from_metadata
 
     return (BATCH, *profile_from_metadata(meta).opt[1:])
 
 
-def inputs(meta: dict, shape: tuple[int, ...] | None, path: Path | None, seed: int) -> tuple[np.ndarray, str]:
+def inputs(meta: ArtifactMetadata, shape: tuple[int, ...] | None, path: Path | None, seed: int) -> tuple[np.ndarray, str]:
     """The input batch and how it was made: a .npy file, or seeded standard-normal noise (the FP16 gate's
     random set)."""
     if path is not None:
@@ -58,12 +62,12 @@ def inputs(meta: dict, shape: tuple[int, ...] | None, path: Path | None, seed: i
     return checked(meta, array, "--shape"), f"standard normal noise {shape}, seed {seed}"
 
 
-def checked(meta: dict, array: np.ndarray, origin: str) -> np.ndarray:
+def checked(meta: ArtifactMetadata, array: np.ndarray, origin: str) -> np.ndarray:
     """The batch, if the model takes it: the runtime's own input check against the metadata's input."""
     from visionrt.runtime.backends import TensorSpec
     from visionrt.runtime.model import check_input
 
-    spec = TensorSpec(meta["input"]["name"], (None, *meta["input"]["shape"]), "float32")
+    spec = TensorSpec(meta.input.name, (None, *meta.input.shape), meta.input.dtype)
     try:
         return check_input(spec, array)
     except UserInputError as exc:
@@ -71,20 +75,18 @@ def checked(meta: dict, array: np.ndarray, origin: str) -> np.ndarray:
 
 
 def compare(source: str | Path, shape=None, inputs_path: Path | None = None, seed: int = 0,
-            device: str = "cpu", keep_fp32: tuple[str, ...] = ()) -> tuple[list[fp16_layers.TensorError], str, dict]:
+            device: str = "cpu", keep_fp32: tuple[str, ...] = ()) -> tuple[list[fp16_layers.TensorError], str, ArtifactMetadata]:
     """(rows in graph order, how the inputs were made, FP16 metadata) for an installed model.
 
     ``keep_fp32``: instead of the installed FP16 file, convert the FP32 file here as the exporter would with
     these nodes or op types kept too (nothing is written), to see what a pin would change before exporting."""
     fp32, half, meta = load_pair(source)
-    if "input" not in meta:
-        raise ArtifactError(f"{source}: the FP16 file carries no visionrt metadata; re-export it")
-    kept = meta.get("fp32_nodes", [])
+    kept = list(meta.fp32_nodes)
     if keep_fp32:
         conversion = fp16.convert_to_fp16(fp16_layers.copy_model(fp32), tuple(keep_fp32))
         half, kept = conversion.model, conversion.kept
     batch, described = inputs(meta, shape, inputs_path, seed)
-    rows = fp16_layers.compare_tensors(fp32, half, {meta["input"]["name"]: batch}, kept, device)
+    rows = fp16_layers.compare_tensors(fp32, half, {meta.input.name: batch}, kept, device)
     if keep_fp32:
         described += f"; FP16 converted here with --keep-fp32 {' '.join(keep_fp32)}"
     return rows, described, meta

@@ -8,19 +8,20 @@ import json
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from visionrt import atomic, model_zoo
+from visionrt import artifact, atomic, model_zoo
+from visionrt.artifact import CONFIG_FILE, FILES, REPORT_FILE, WEIGHTS_FILE
 from visionrt.errors import ValidationFailedError
 from visionrt.export import fp16, fp16_layers, metadata, onnx_export, triton, validate
 from visionrt.extras import require
 from visionrt.runtime.profiles import profile_from_metadata
 from visionrt.train import checkpoint
 
-FP32_FILE, FP16_FILE, WEIGHTS_FILE, REPORT_FILE = "model.onnx", "model_fp16.onnx", "weights.pt", "export_report.json"
+FP32_FILE, FP16_FILE = FILES["fp32"], FILES["fp16"]
 TOP1_TASKS = ("classification", "text_recognition")  # outputs are class scores: their argmax must agree
 
 
@@ -57,9 +58,9 @@ def torch_runner(model):
     return run
 
 
-def write_onnx(model_proto, meta: dict, path: Path) -> None:
+def write_onnx(model_proto, meta: artifact.ArtifactMetadata, path: Path) -> None:
     onnx = require("onnx", "train")
-    metadata.embed(model_proto, meta)
+    artifact.embed(model_proto, meta)
     onnx.save(model_proto, str(path))
     onnx.checker.check_model(str(path), full_check=True)
 
@@ -87,7 +88,8 @@ def export_checkpoint(checkpoint_path: str | Path, options: ExportOptions | None
         write_onnx(fp32_proto, base, fp32_path)
         half = fp16.convert_to_fp16(onnx.load(str(fp32_path)), tuple(options.keep_fp32))
         half_proto, kept = half.model, half.kept
-        write_onnx(half_proto, {**base, "precision": "fp16", "fp32_nodes": kept}, fp16_path)
+        half_meta = replace(base, precision="fp16", fp32_nodes=tuple(kept))
+        write_onnx(half_proto, half_meta, fp16_path)
 
         top1 = spec.task in TOP1_TASKS
         fp32_parity = validate.gate(f"{spec.name} FP32 ONNX vs PyTorch",
@@ -95,14 +97,13 @@ def export_checkpoint(checkpoint_path: str | Path, options: ExportOptions | None
                                                     spec.output_names), options.fp32_tolerance, top1)
         fp16_parity = fp16_gate(spec, fp32_path, fp16_path, sets, half, options.fp16_tolerance, top1)
         # Parity figures travel inside the artifacts; only metadata changes, the validated graphs do not.
-        write_onnx(fp32_proto, {**base, "parity": {"vs_pytorch": fp32_parity}}, fp32_path)
-        write_onnx(half_proto, {**base, "precision": "fp16", "fp32_nodes": kept,
-                                "parity": {"vs_fp32_onnx": fp16_parity}}, fp16_path)
+        write_onnx(fp32_proto, replace(base, parity={"vs_pytorch": fp32_parity}), fp32_path)
+        write_onnx(half_proto, replace(half_meta, parity={"vs_fp32_onnx": fp16_parity}), fp16_path)
         shutil.copyfile(checkpoint_path, staging / WEIGHTS_FILE)
-        atomic.write_text(staging / "config.pbtxt", triton.config_pbtxt(spec.name, fp32_proto.graph, spec.max_batch_size,
+        atomic.write_text(staging / CONFIG_FILE, triton.config_pbtxt(spec.name, fp32_proto.graph, spec.max_batch_size,
                                                                         profile_from_metadata(base)))
         report = {
-            "model": spec.name, "exported_at": base["exported_at"], "exporter": base["exporter"], "opset": base["opset"],
+            "model": spec.name, **{key: base.provenance[key] for key in ("exported_at", "exporter", "opset")},
             "source_weights_sha256": weights_sha, "fp32_nodes_in_fp16": kept, "fp16_clipped_weights": half.clipped,
             "parity": {"fp32_vs_pytorch": fp32_parity, "fp16_vs_fp32": fp16_parity},
             "files": {name: {"bytes": (staging / name).stat().st_size, "sha256": checkpoint.sha256(staging / name)}
@@ -157,5 +158,5 @@ def install(staging: Path, destination: Path, version: int) -> None:
     version_dir.mkdir(parents=True, exist_ok=True)
     for name in (FP32_FILE, FP16_FILE):
         (staging / name).replace(version_dir / name)
-    for name in (WEIGHTS_FILE, "config.pbtxt", REPORT_FILE):
+    for name in (WEIGHTS_FILE, CONFIG_FILE, REPORT_FILE):
         (staging / name).replace(destination / name)

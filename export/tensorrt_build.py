@@ -80,7 +80,7 @@ def build_engine(onnx_path: Path, cache: EngineCache | None = None, workspace: i
     config = configure(builder, network, trt, precision, build, profile, timing_path)
     monitor = progress_monitor(trt)  # TensorRT keeps only a reference: it must outlive the build
     config.progress_monitor = monitor
-    print(f"building TensorRT {key.tensorrt} {precision} engine for {meta['model']} on {key.gpu} from "
+    print(f"building TensorRT {key.tensorrt} {precision} engine for {meta.model} on {key.gpu} from "
           f"{source.name} ({typing_note(build)}); profile min {profile.min} opt {profile.opt} max {profile.max}",
           flush=True)
     serialized = builder.build_serialized_network(network, config)

@@ -4,7 +4,7 @@ the parameter and multiply-accumulate counts of its torch definition."""
 import json
 from pathlib import Path
 
-from visionrt import atomic, model_zoo
+from visionrt import artifact, atomic, model_zoo
 
 BEFORE_AFTER = {"denoiser": "A held-out photo: noisy input, denoised, clean",
                 "colorizer": "A held-out photo: lightness input, colorized, original",
@@ -79,29 +79,29 @@ def write_card(name: str, baselines: dict | None = None) -> Path:
     from visionrt.train import checkpoint
 
     spec, folder = model_zoo.get(name), model_zoo.model_dir(name)
-    meta = runtime.load(folder, backend="onnxruntime:cpu", precision="fp32").info.raw
+    meta = artifact.read(runtime.source.resolve(folder).files["fp32"]).metadata
     report = json.loads((folder / "export_report.json").read_text())
     payload = checkpoint.load(folder / "weights.pt")
     model = checkpoint.build_model(payload)
     shape = [64 if d is None else d for d in spec.input_shape]
     macs = count_macs(model, torch.zeros(1, *shape))
     parameters = sum(p.numel() for p in model.parameters())
-    config = meta["training"]["config"] or {}
-    metrics = {k: v for k, v in meta["metrics"].items() if not isinstance(v, (dict, list))}
+    config, data = meta.training.get("config") or {}, meta.training.get("data") or {}
+    metrics = {k: v for k, v in meta.metrics.items() if not isinstance(v, (dict, list))}
     lines = [
         f"# {name}", "", spec.summary, "",
-        "## Data", f"- {meta['training']['data'].get('source')}, seed {meta['training']['data'].get('seed')}",
-        f"- details: `{json.dumps({k: v for k, v in meta['training']['data'].items() if k not in ('source', 'seed')})}`",
+        "## Data", f"- {data.get('source')}, seed {data.get('seed')}",
+        f"- details: `{json.dumps({k: v for k, v in data.items() if k not in ('source', 'seed')})}`",
         "", "## Architecture",
         f"- `{spec.architecture}` with `{json.dumps(payload['arch_kwargs'])}`",
         f"- {parameters:,} parameters; {macs / 1e6:.2f} M multiply-accumulates per image at input {shape}",
-        f"- input `{spec.input_name}` {meta['input']['layout']} {meta['input']['shape']} (None: dynamic), "
+        f"- input `{spec.input_name}` {meta.input.layout} {list(meta.input.shape)} (None: dynamic), "
         f"outputs {', '.join(f'`{o}`' for o in spec.output_names)}",
-        f"- preprocessing: `{json.dumps(meta['preprocessing'])}`",
+        f"- preprocessing: `{json.dumps(meta.preprocessing.to_dict())}`",
         "", "## Held-out metrics (test split, measured once after training)", "| metric | value |", "|---|---|",
         *[f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items()],
     ]
-    nested = {k: v for k, v in meta["metrics"].items() if isinstance(v, dict)}
+    nested = {k: v for k, v in meta.metrics.items() if isinstance(v, dict)}
     for key, value in nested.items():
         lines += ["", f"### {key.replace('_', ' ')}", "```json", json.dumps(value, indent=1), "```"]
     if baselines:
@@ -113,8 +113,8 @@ def write_card(name: str, baselines: dict | None = None) -> Path:
               "", f"Kept in FP32 in the FP16 variant: {', '.join(report['fp32_nodes_in_fp16']) or 'nothing'}.",
               "", "## Training",
               _training_line(config),
-              f"- exported {meta['exported_at']} with {meta['exporter']} (opset {meta['opset']}), torch "
-              f"{meta['torch_version']}, visionrt {meta['visionrt_version']}",
+              "- exported {exported_at} with {exporter} (opset {opset}), torch {torch_version}, visionrt "
+              "{visionrt_version}".format(**meta.provenance),
               "- artifact sizes: " + ", ".join(f"{k} {v['bytes'] / 1e6:.2f} MB" for k, v in report["files"].items()),
               "", "## Known limits", *[f"- {limit}" for limit in KNOWN_LIMITS.get(name, [])], ""]
     captions = {**dict(PICTURES), "before_after.png": BEFORE_AFTER.get(name, "Before and after")}

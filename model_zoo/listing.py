@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from visionrt import model_zoo
+from visionrt import artifact, model_zoo
 
 
 def describe_artifacts() -> list[dict]:
@@ -14,12 +14,10 @@ def describe_artifacts() -> list[dict]:
         spec = model_zoo.get(name)
         entry = {"model": name, "task": spec.task, "summary": spec.summary, "installed": False}
         if model_zoo.installed(name):
-            folder = model_zoo.model_dir(name)
-            fp32 = runtime.load(folder, backend="onnxruntime:cpu", precision="fp32")
-            fp16 = runtime.load(folder, backend="onnxruntime:cpu", precision="fp16")
-            entry.update(installed=True, metrics=fp32.info.raw.get("metrics", {}),
-                         parity_fp32=fp32.info.raw.get("parity", {}), parity_fp16=fp16.info.raw.get("parity", {}),
-                         exported_at=fp32.info.raw.get("exported_at"))
+            files = runtime.source.resolve(model_zoo.model_dir(name)).files
+            fp32, fp16 = (artifact.read(files[precision]).metadata for precision in ("fp32", "fp16"))
+            entry.update(installed=True, metrics=fp32.metrics, parity_fp32=fp32.parity, parity_fp16=fp16.parity,
+                         exported_at=fp32.provenance.get("exported_at"))
         found.append(entry)
     return found
 

@@ -8,11 +8,10 @@
 
 import os
 
-from visionrt import model_zoo
-from visionrt.errors import UserInputError
+from visionrt import artifact, model_zoo
+from visionrt.errors import ArtifactError, UserInputError
 from visionrt.runtime import selection, source as sources
 from visionrt.runtime.backends import Target, backend_classes
-from visionrt.runtime.metadata import ModelInfo
 from visionrt.runtime.model import Model
 from visionrt.runtime.tasks import COMPOSITES, VAE, Classifier, Denoiser, Prediction, Reading, TextReader, model_class
 
@@ -24,7 +23,8 @@ def available_backends() -> list[Target]:
     return selection.available_backends()
 
 
-def backend_options(target: Target, target_reason: str, cuda_graph: bool, provider_options: dict | None) -> dict:
+def backend_options(target: Target, target_reason: str, cuda_graph: bool, provider_options: dict | None,
+                    precision: str) -> dict:
     """The keyword arguments for ``target``'s backend; an option it would ignore is refused, by name."""
     if cuda_graph and target.backend != "tensorrt":
         raise UserInputError(f"cuda_graph=True needs the native TensorRT backend, and {target.name} was chosen "
@@ -38,7 +38,29 @@ def backend_options(target: Target, target_reason: str, cuda_graph: bool, provid
         options["cuda_graph"] = True
     if provider_options:
         options["provider_options"] = dict(provider_options)
+    if target.backend == "openvino":  # OpenVINO chooses its compute precision itself unless told
+        options["precision"] = precision if precision in selection.EXECUTION_ONLY else "fp32"
     return options
+
+
+def choose_file(precision: str, target: Target, resolved: sources.Source) -> tuple[artifact.Artifact, str, str]:
+    """(the artifact to run, the precision it runs at, why): a folder's file for the chosen precision, or the
+    single file given, which is whatever precision it was exported at."""
+    if "file" not in resolved.files:
+        chosen, reason = selection.choose_precision(precision, target, resolved.precisions())
+        path = resolved.files[selection.EXECUTION_ONLY.get(chosen, chosen)]
+        found = artifact.read(path)
+        if found.precision != selection.EXECUTION_ONLY.get(chosen, chosen):
+            raise ArtifactError(f"{path} is the folder's {chosen} file but holds a {found.precision} model; re-export it")
+        return found, chosen, reason
+    found = artifact.read(resolved.files["file"])
+    if precision in selection.EXECUTION_ONLY:
+        chosen, reason = selection.choose_precision(precision, target, [found.precision])
+        return found, chosen, reason
+    if precision not in ("auto", found.precision):
+        raise UserInputError(f"{found.path} is a {found.precision} model but precision {precision} was requested; "
+                             f"pass the {precision} file or the model folder")
+    return found, found.precision, f"precision {found.precision}: the file given"
 
 
 def load(source: str | os.PathLike, backend: str = "auto", precision: str = "auto", *,
@@ -61,18 +83,8 @@ def load(source: str | os.PathLike, backend: str = "auto", precision: str = "aut
                                          provider_options=provider_options) for part in parts))
     resolved = sources.resolve(source)
     target, target_reason = selection.choose_target(backend, available_backends())
-    options = backend_options(target, target_reason, cuda_graph, provider_options)
-    if "file" in resolved.files:
-        path, chosen, precision_reason = resolved.files["file"], None, None
-    else:
-        chosen, precision_reason = selection.choose_precision(precision, target, resolved.precisions())
-        path = resolved.files[chosen]
-    engine = backend_classes()[target.backend](path, target, threads=threads, **options)
-    info = ModelInfo.from_custom_map(engine.custom_metadata, str(path))
-    if chosen is None:  # a single file is whatever precision it was exported at
-        chosen = info.precision or "unknown"
-        if precision not in ("auto", chosen):
-            raise UserInputError(f"{path} is a {chosen} model but precision {precision} was requested; "
-                                 f"pass the {precision} file or the model folder")
-        precision_reason = f"precision {chosen}: the file given"
-    return model_class(info.task)(engine, info, chosen, resolved.description, [target_reason, precision_reason])
+    found, chosen, precision_reason = choose_file(precision, target, resolved)
+    options = backend_options(target, target_reason, cuda_graph, provider_options, chosen)
+    engine = backend_classes()[target.backend](found, target, threads=threads, **options)
+    task = found.metadata.task if found.metadata else None
+    return model_class(task)(engine, found, chosen, resolved.description, [target_reason, precision_reason])

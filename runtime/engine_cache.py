@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from visionrt import atomic
+from visionrt.artifact import ArtifactMetadata
 from visionrt.errors import ArtifactError
 from visionrt.hashing import sha256_file
 
@@ -123,7 +124,7 @@ class EngineCache:
             found.rejected[engine.name] = differences(record.get("key", {}), key) or ["key digest differs"]
         return found
 
-    def store(self, key: EngineKey, engine: bytes, metadata: dict, build_seconds: float,
+    def store(self, key: EngineKey, engine: bytes, metadata: ArtifactMetadata, build_seconds: float,
               cuda_versions: dict | None = None) -> Path:
         """Write the engine and its sidecar atomically (engine first, so a sidecar always has its engine).
         ``cuda_versions`` (driver and runtime) are recorded, not keyed: TensorRT does not tie an engine to
@@ -131,7 +132,7 @@ class EngineCache:
         path = self.path_for(key)
         atomic.write_bytes(path, engine)
         sidecar = {"key": asdict(key), "digest": key.digest(), "engine_sha256": hashlib.sha256(engine).hexdigest(),
-                   "metadata": metadata, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                   "metadata": metadata.to_dict(), "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                    "build_seconds": round(build_seconds, 2), "cuda": cuda_versions or {}}
         atomic.write_text(path.with_name(path.name + ".json"), json.dumps(sidecar, indent=1, sort_keys=True))
         return path
@@ -160,8 +161,9 @@ class EngineCache:
         entry.engine.with_name(entry.engine.name + ".json").unlink(missing_ok=True)
         entry.engine.unlink(missing_ok=True)
 
-    def metadata(self, engine: Path) -> dict:
-        return self.sidecar(engine)["metadata"]
+    def metadata(self, engine: Path) -> ArtifactMetadata:
+        """The metadata of the artifact the engine was built from, through the artifact contract's reader."""
+        return ArtifactMetadata.from_dict(self.sidecar(engine).get("metadata"), f"engine sidecar of {engine}")
 
     def sidecar(self, engine: Path) -> dict:
         sidecar = engine.with_name(engine.name + ".json")

@@ -9,9 +9,9 @@ import math
 
 import numpy as np
 
-from visionrt.errors import UserInputError
+from visionrt.artifact import Artifact, ArtifactMetadata
+from visionrt.errors import ArtifactError, UserInputError
 from visionrt.runtime.backends import Backend, TensorSpec
-from visionrt.runtime.metadata import ModelInfo
 
 
 def shape_text(shape) -> str:
@@ -62,13 +62,49 @@ class InputCheck:
         return check_input(self.spec, value)
 
 
+def servable(inputs: list[TensorSpec], outputs: list[TensorSpec], artifact: Artifact) -> list[TensorSpec]:
+    """``inputs`` if the runtime can feed this graph and its metadata describes it; else ArtifactError.
+
+    A graph with no inputs, a scalar input or an input type numpy cannot hold is refused here, at load,
+    rather than met as a TypeError on the first call; the metadata's input and outputs must be the graph's.
+    """
+    origin = artifact.path
+    if not inputs:
+        raise ArtifactError(f"{origin}: the graph has no inputs; visionrt runs graphs that take at least one tensor")
+    for spec in inputs:
+        if not spec.shape:
+            raise ArtifactError(f"{origin}: input '{spec.name}' is a scalar; visionrt feeds batches (rank >= 1)")
+        try:
+            np.dtype(spec.dtype)
+        except TypeError:
+            raise ArtifactError(f"{origin}: input '{spec.name}' has type {spec.dtype}, which numpy cannot hold") from None
+    meta = artifact.metadata
+    if meta is not None:
+        first = inputs[0]
+        if first.name != meta.input.name or len(first.shape) != 1 + len(meta.input.shape):
+            raise ArtifactError(f"{origin}: the metadata describes input '{meta.input.name}' of rank "
+                                f"{1 + len(meta.input.shape)}, the graph takes '{first.name}' of rank {len(first.shape)}")
+        if tuple(spec.name for spec in outputs) != meta.outputs:
+            raise ArtifactError(f"{origin}: the metadata names outputs {list(meta.outputs)}, the graph gives "
+                                f"{[spec.name for spec in outputs]}")
+        classes = meta.classes
+        width = outputs[0].shape[-1] if outputs[0].shape else None
+        if classes is not None and width is not None and width != len(classes):
+            raise ArtifactError(f"{origin}: output '{outputs[0].name}' scores {width} classes but the metadata names "
+                                f"{len(classes)} ({'labels' if meta.task == 'classification' else 'alphabet and blank'})")
+    return inputs
+
+
 class Model:
     """A model on one backend, device and precision. Task subclasses add e.g. ``classify``."""
 
-    def __init__(self, backend: Backend, info: ModelInfo, precision: str, source: str, reasons: list[str]):
-        self._backend, self.info, self.precision, self.source = backend, info, precision, source
+    def __init__(self, backend: Backend, artifact: Artifact, precision: str, source: str, reasons: list[str]):
+        self._backend, self.artifact, self.precision, self.source = backend, artifact, precision, source
+        self.metadata: ArtifactMetadata | None = artifact.metadata  # None: a plain ONNX file, run() only
+        if self.metadata is None and type(self) is not Model:
+            raise ArtifactError(f"{source} carries no visionrt metadata, which {type(self).__name__} needs; use Model.run()")
         self.reasons = list(reasons)
-        self.inputs: list[TensorSpec] = backend.inputs
+        self.inputs: list[TensorSpec] = servable(backend.inputs, backend.outputs, artifact)
         self.outputs: list[TensorSpec] = backend.outputs
         self._checks = {spec.name: InputCheck(spec) for spec in self.inputs}
         self._single = self._checks[self.inputs[0].name] if len(self.inputs) == 1 else None
@@ -95,15 +131,19 @@ class Model:
         return {name: check(feeds[name]) for name, check in self._checks.items()}
 
     @property
+    def name(self) -> str:
+        return self.metadata.model if self.metadata else self.source
+
+    @property
     def backend(self) -> Backend:
         """The backend instance that runs this model (e.g. to reach its onnxruntime session)."""
         return self._backend
 
     def describe(self) -> dict:
-        return {"model": self.info.model or self.source, "task": self.info.task, "precision": self.precision,
+        return {"model": self.name, "task": self.metadata.task if self.metadata else None, "precision": self.precision,
                 "source": self.source, **self._backend.describe(), "reasons": self.reasons}
 
     def __repr__(self) -> str:
         backend = self._backend.describe()
-        return (f"<{type(self).__name__} {self.info.model or self.source} on {backend['backend']}:{backend['device']} "
+        return (f"<{type(self).__name__} {self.name} on {backend['backend']}:{backend['device']} "
                 f"{self.precision}>")

@@ -8,6 +8,7 @@ needs a recorded (min, opt, max) range under ``dynamic_ranges``.
 
 from dataclasses import dataclass
 
+from visionrt.artifact import ArtifactMetadata
 from visionrt.errors import ArtifactError, UserInputError
 
 OPT_BATCH = 8  # the batch TensorRT tunes kernels for, within [1, max_batch_size]
@@ -44,20 +45,16 @@ def provider_shapes(profile: Profile) -> dict[str, str]:
             "trt_profile_max_shapes": text(profile.max)}
 
 
-def profile_from_metadata(meta: dict) -> Profile:
+def profile_from_metadata(meta: ArtifactMetadata) -> Profile:
     """(min, opt, max) input shapes with the batch axis first, from an artifact's visionrt metadata."""
-    if "input" not in meta or "max_batch_size" not in meta:
-        raise ArtifactError("the artifact's metadata has no input spec or max_batch_size; re-export it")
-    item_shape = meta["input"]["shape"]
-    ranges = meta.get("dynamic_ranges", {})
-    low, opt, high = [1], [min(OPT_BATCH, meta["max_batch_size"])], [meta["max_batch_size"]]
-    for axis, size in enumerate(item_shape, start=1):
+    low, opt, high = [1], [min(OPT_BATCH, meta.max_batch_size)], [meta.max_batch_size]
+    for axis, size in enumerate(meta.input.shape, start=1):
         if size is not None:
             low.append(size), opt.append(size), high.append(size)
             continue
-        if str(axis) not in ranges:
-            raise ArtifactError(f"input axis {axis} is dynamic but the metadata records no range for it "
-                                f"(dynamic_ranges: {ranges}); re-export with the model's profile ranges")
-        a, b, c = ranges[str(axis)]
+        if axis not in meta.dynamic_ranges:
+            raise ArtifactError(f"{meta.model}: input axis {axis} is dynamic but the metadata records no range for "
+                                f"it (dynamic_ranges: {meta.dynamic_ranges}); re-export with the model's profile ranges")
+        a, b, c = meta.dynamic_ranges[axis]
         low.append(a), opt.append(b), high.append(c)
-    return Profile(meta["input"]["name"], tuple(low), tuple(opt), tuple(high))
+    return Profile(meta.input.name, tuple(low), tuple(opt), tuple(high))

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from visionrt.errors import BackendUnavailableError, UserInputError
 from visionrt.runtime.backends import Target, backend_classes
 
-PRECISIONS = ("auto", "fp32", "fp16")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+EXECUTION_ONLY = {"bf16": "fp32"}  # precisions an engine computes at from another precision's file
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,14 @@ def choose_precision(requested: str, target: Target, have: list[str]) -> tuple[s
     """``auto`` means FP16 on a GPU and FP32 on a CPU; an explicit precision must exist in the artifact."""
     if requested not in PRECISIONS:
         raise UserInputError(f"precision must be one of {PRECISIONS}, got '{requested}'")
+    if requested in EXECUTION_ONLY:
+        source = EXECUTION_ONLY[requested]
+        if target.backend != "openvino":
+            raise UserInputError(f"precision {requested} is computed by OpenVINO's CPU plugin from the {source} file; "
+                                 f"{target.name} was chosen: pass backend='openvino'")
+        if source not in have:
+            raise UserInputError(f"precision {requested} runs the {source} file, and this model has only {', '.join(have)}")
+        return requested, f"precision {requested}: as requested, computed by OpenVINO from the {source} file"
     if requested != "auto":
         if requested not in have:
             raise UserInputError(f"precision {requested} was requested but this model has only {', '.join(have)}")

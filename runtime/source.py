@@ -8,9 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from visionrt.artifact import FILES
 from visionrt.errors import ArtifactError, UserInputError
-
-FILES = {"fp32": "model.onnx", "fp16": "model_fp16.onnx"}
 
 
 @dataclass(frozen=True)

@@ -50,4 +50,4 @@ def test_exported_onnx_run_by_the_runtime_agrees_with_torch(tmp_path):
         expected = conv(torch.from_numpy(SOURCE)[None, None])[0, 0].numpy()
     np.testing.assert_allclose(out, expected, atol=1e-5)
     assert out[0, 0] == pytest.approx(5.0)
-    assert model.info.task is None  # a bare ONNX file with no visionrt metadata still runs
+    assert model.metadata is None  # a bare ONNX file with no visionrt metadata still runs

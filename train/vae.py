@@ -118,6 +118,7 @@ def train_vae(config: VAETrainConfig) -> Path:
 def folder_data(folder: Path, seed: int) -> data.DigitsData:
     """A folder of images read exactly as the runtime's encoder reads its input (8x8 ink), split 60/20/20
     by a seeded shuffle. There are no labels (-1): the VAE does not need them."""
+    from visionrt.artifact import Preprocessing
     from visionrt.runtime.tasks import images
 
     folder = Path(folder)
@@ -126,7 +127,7 @@ def folder_data(folder: Path, seed: int) -> data.DigitsData:
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in photos.IMAGE_SUFFIXES)
     if len(files) < 10:
         raise UserInputError(f"--data {folder}: found {len(files)} images; VAE training needs at least 10")
-    ink = images.preprocess(files, image_record())
+    ink = images.preprocess(files, Preprocessing.from_dict(image_record(), "the VAE's image record"))
     order = np.random.default_rng(seed).permutation(len(files))
     held = max(1, len(files) // 5)
     split = data.Split(np.sort(order[2 * held :]), np.sort(order[:held]), np.sort(order[held : 2 * held]))

@@ -5,16 +5,15 @@ ONNX Runtime quietly drops to the CPU when a GPU provider fails to initialise; w
 session actually got and refuse rather than time or serve the wrong device.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from visionrt.artifact import Artifact, ArtifactMetadata
 from visionrt.errors import ArtifactError, BackendUnavailableError
 from visionrt.extras import require
 from visionrt.runtime.backends.base import Backend, TensorSpec, Target, register
 from visionrt.runtime.backends.ort_providers import gpu_provider_problem, loaded_tensorrt_version
-from visionrt.runtime.metadata import KEY as METADATA_KEY, read_custom_map
 from visionrt.runtime.profiles import Profile, profile_from_metadata, provider_shapes
 
 PROVIDERS = {  # device -> (provider, speed rank, what to install when it is missing)
@@ -27,8 +26,9 @@ PROFILE_HINT = ("\nvisionrt gave the TensorRT provider the artifact's input shap
                 "with any range given, ONNX Runtime wants one for every dynamic input of every TensorRT subgraph. "
                 "Pass ranges covering them as provider_options={'trt_profile_min_shapes': ..., "
                 "'trt_profile_opt_shapes': ..., 'trt_profile_max_shapes': ...}")  # under the engine cache: one folder per (ONNX Runtime, TensorRT) pair
-ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(int64)": "int64",
-             "tensor(int32)": "int32", "tensor(uint8)": "uint8"}
+ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+             "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(int16)": "int16", "tensor(int8)": "int8",
+             "tensor(uint8)": "uint8", "tensor(uint16)": "uint16", "tensor(bool)": "bool"}  # what numpy can hold
 
 
 def _onnxruntime():
@@ -67,31 +67,22 @@ def tensorrt_cache_folder(ort) -> Path:
     return default_root() / PROVIDER_CACHE / f"ort{ort.__version__}-trt-{tensorrt}"
 
 
-def file_metadata(path: Path) -> dict:
-    """The file's visionrt metadata, read with a session that optimizes nothing; {} where there is none or
-    the file cannot be read (the real session then gives the error)."""
-    try:
-        text = read_custom_map(path).get(METADATA_KEY)
-        return json.loads(text) if text else {}
-    except Exception:
-        return {}
-
-
-def disabled_optimizers(meta: dict, target: Target) -> list[str]:
+def disabled_optimizers(artifact: Artifact, target: Target) -> list[str]:
     """Graph optimizers to switch off for this file on this device, each for a known crash.
 
     ONNX Runtime 1.32's NCHWc layout transformer segfaults while creating a CPU session for FP16 graphs with
-    FP32 islands (our FP16 digit reader, whose LSTM and LogSoftmax stay FP32). Only FP16 files on the CPU
-    lose it, and they are never the CPU's default (precision "auto" is FP32 there): the CPU provider runs
-    most of an FP16 graph's ops in FP32 behind inserted Casts anyway.
+    FP32 islands (our FP16 digit reader, whose LSTM and LogSoftmax stay FP32). Only graphs that hold FP16
+    tensors lose it on the CPU, decided from the graph, not the metadata, so that a user's file without our
+    metadata (or a damaged one) is guarded too; they are never the CPU's default (precision "auto" is FP32
+    there): the CPU provider runs most of an FP16 graph's ops in FP32 behind inserted Casts anyway.
     """
-    return ["NchwcTransformer"] if target.device == "cpu" and meta.get("precision") == "fp16" else []
+    return ["NchwcTransformer"] if target.device == "cpu" and artifact.float16 else []
 
 
-def tensorrt_profile(meta: dict, target: Target) -> Profile | None:
+def tensorrt_profile(meta: ArtifactMetadata | None, target: Target) -> Profile | None:
     """For the TensorRT provider, the shape range the artifact declares (as the native engine's), so that
     the provider builds one engine for it instead of one per new shape; None elsewhere or without one."""
-    if target.device != "tensorrt":
+    if target.device != "tensorrt" or meta is None:
         return None
     try:
         return profile_from_metadata(meta)
@@ -116,7 +107,7 @@ class OnnxRuntimeBackend(Backend):
                                 problem or f"{provider} is available (onnxruntime {ort.__version__})", rank))
         return found
 
-    def __init__(self, path: Path, target: Target, threads: int | None = None,
+    def __init__(self, artifact: Artifact, target: Target, threads: int | None = None,
                  provider_options: dict[str, str] | None = None):
         """provider_options: the GPU provider's own options (ONNX Runtime's names), over visionrt's defaults."""
         ort = _onnxruntime()
@@ -127,8 +118,8 @@ class OnnxRuntimeBackend(Backend):
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        meta = file_metadata(path) if target.device in ("cpu", "tensorrt") else {}  # the CUDA provider needs none
-        self._disabled, self._profile = disabled_optimizers(meta, target), tensorrt_profile(meta, target)
+        path = artifact.path
+        self._disabled, self._profile = disabled_optimizers(artifact, target), tensorrt_profile(artifact.metadata, target)
         profile = provider_shapes(self._profile) if self._profile else {}
         if set(profile) & set(provider_options or {}):
             self._profile = None  # the caller's own range: the provider checks it
@@ -161,10 +152,6 @@ class OnnxRuntimeBackend(Backend):
     @property
     def outputs(self) -> list[TensorSpec]:
         return self._specs(self._session.get_outputs())
-
-    @property
-    def custom_metadata(self) -> dict[str, str]:
-        return dict(self._session.get_modelmeta().custom_metadata_map)
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         if self._profile is not None:  # the TensorRT provider refuses shapes outside it, in its own words

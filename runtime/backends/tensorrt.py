@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from visionrt import artifact as artifacts
+from visionrt.artifact import Artifact, ArtifactMetadata
 from visionrt.errors import ArtifactError, BackendUnavailableError
 from visionrt.hashing import sha256_file
 from visionrt.extras import require
@@ -20,7 +22,6 @@ from visionrt.runtime.backends import cuda
 from visionrt.runtime.backends.base import Backend, Target, TensorSpec, register
 from visionrt.runtime.backends.engine_runner import EngineRunner
 from visionrt.runtime.engine_cache import EngineCache, EngineKey, host_platform
-from visionrt.runtime.metadata import KEY as METADATA_KEY, read_custom_map
 from visionrt.runtime.profiles import Profile, profile_from_metadata
 
 SPEED_RANK = 5  # ahead of every ONNX Runtime provider
@@ -31,14 +32,16 @@ def tensorrt():
     return require("tensorrt", "gpu")
 
 
-def read_onnx_metadata(path: Path) -> dict:
-    """The visionrt metadata of an ONNX file (read with onnxruntime's CPU build: no GPU, no onnx package)."""
-    import json
+def zoo_metadata(found: Artifact) -> ArtifactMetadata:
+    """The artifact's metadata, which an engine's key, profile and FP32 pins come from."""
+    if found.metadata is None:
+        raise ArtifactError(f"{found.path} has no visionrt metadata; TensorRT engines are built for visionrt artifacts")
+    return found.metadata
 
-    text = read_custom_map(path).get(METADATA_KEY)
-    if text is None:
-        raise ArtifactError(f"{path} has no visionrt metadata; TensorRT engines are built for zoo artifacts")
-    return json.loads(text)
+
+def read_onnx_metadata(path: Path) -> ArtifactMetadata:
+    """The visionrt metadata of an ONNX file, read and validated by the artifact contract."""
+    return zoo_metadata(artifacts.read(path))
 
 
 def typing_for(version: str) -> str:
@@ -49,35 +52,35 @@ def typing_for(version: str) -> str:
     return "strong" if major.isdigit() and int(major) >= 11 else "weak"
 
 
-def build_source(path: Path, meta: dict, typing: str = "weak") -> tuple[Path, str]:
+def build_source(path: Path, meta: ArtifactMetadata, typing: str = "weak") -> tuple[Path, str]:
     """(ONNX to build from, precision). Weakly typed FP16 engines build from the FP32 ONNX with the FP16 flag
     set, so that TensorRT picks kernels itself and honours the FP32 pins (the FP16 ONNX's pins travel as
     names). Strongly typed ones build from the FP16 ONNX itself: its FP32 islands are explicit Casts, the
     form NVIDIA's AutoCast produces for TensorRT 11."""
-    precision = meta.get("precision", "fp32")
-    if precision == "fp16" and typing == "weak" and (path.parent / "model.onnx").is_file():
-        return path.parent / "model.onnx", "fp16"
+    precision, fp32_file = meta.precision, path.parent / artifacts.FILES["fp32"]
+    if precision == "fp16" and typing == "weak" and fp32_file.is_file():
+        return fp32_file, "fp16"
     return path, precision
 
 
-def engine_key(meta: dict, source: Path, precision: str, build: dict, environment: tuple[str, str, str]) -> EngineKey:
+def engine_key(meta: ArtifactMetadata, source: Path, precision: str, build: dict, environment: tuple[str, str, str]) -> EngineKey:
     profile = profile_from_metadata(meta)
     trt_version, gpu, capability = environment
-    return EngineKey(model=meta["model"], onnx_sha256=sha256_file(source), precision=precision,
+    return EngineKey(model=meta.model, onnx_sha256=sha256_file(source), precision=precision,
                      profile={"input": profile.input_name, "min": list(profile.min), "opt": list(profile.opt),
                               "max": list(profile.max)},
                      build=build, tensorrt=trt_version, gpu=gpu, compute_capability=capability,
                      platform=host_platform())
 
 
-def build_options(meta: dict, precision: str, typing: str = "weak", workspace: int = DEFAULT_WORKSPACE) -> dict:
+def build_options(meta: ArtifactMetadata, precision: str, typing: str = "weak", workspace: int = DEFAULT_WORKSPACE) -> dict:
     """The builder settings that shape an engine, as recorded in its key. ``fp32_nodes``: the nodes that stay
     FP32 in an FP16 engine, pinned by name (weak typing) or typed FP32 in the graph (strong)."""
-    kept = sorted(meta.get("fp32_nodes", [])) if precision == "fp16" else []
+    kept = sorted(meta.fp32_nodes) if precision == "fp16" else []
     return {"typing": typing, "workspace_bytes": workspace, "fp32_nodes": kept, "optimization_level": 3}
 
 
-def resolve(path: Path, meta: dict, environment: tuple[str, str, str], workspace: int = DEFAULT_WORKSPACE):
+def resolve(path: Path, meta: ArtifactMetadata, environment: tuple[str, str, str], workspace: int = DEFAULT_WORKSPACE):
     """(source ONNX, precision, build options, cache key) of the engine for ``path`` on this machine: what
     the builder builds and the backend looks up, derived the same way for both."""
     typing = typing_for(environment[0])
@@ -113,22 +116,22 @@ class TensorRTBackend(Backend):
         return [Target(cls.name, "cuda", True, f"TensorRT {version} on {gpu} (sm_{capability.replace('.', '')})",
                        SPEED_RANK)]
 
-    def __init__(self, path: Path, target: Target, threads: int | None = None, cache: EngineCache | None = None,
-                 cuda_graph: bool = False):
+    def __init__(self, artifact: Artifact, target: Target, threads: int | None = None,
+                 cache: EngineCache | None = None, cuda_graph: bool = False):
         trt = tensorrt()
-        self._meta = read_onnx_metadata(path)
-        _, precision, _, key = resolve(Path(path), self._meta, environment())
+        self._meta, path = zoo_metadata(artifact), artifact.path
+        _, precision, _, key = resolve(path, self._meta, environment())
         cache = cache or EngineCache()
         found = cache.lookup(key)
         if found.engine is None:
             raise BackendUnavailableError(
-                f"no TensorRT engine for {self._meta['model']} ({precision}) fits this machine: {found.explain()}. "
-                f"Build it explicitly with `visionrt export {self._meta['model']} --trt`")
+                f"no TensorRT engine for {self._meta.model} ({precision}) fits this machine: {found.explain()}. "
+                f"Build it explicitly with `visionrt export {self._meta.model} --trt`")
         self._logger = trt.Logger(trt.Logger.WARNING)
         self._engine = trt.Runtime(self._logger).deserialize_cuda_engine(found.engine.read_bytes())
         if self._engine is None:
             raise ArtifactError(refused_engine(found.engine, cache.sidecar(found.engine).get("cuda", {}),
-                                               cuda.cuda_versions(), self._meta["model"]))
+                                               cuda.cuda_versions(), self._meta.model))
         self._path, self._engine_path, self._key, self._precision = Path(path), found.engine, key, precision
         self._profile = profile_from_metadata(self._meta)
         names = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]
@@ -149,12 +152,6 @@ class TensorRTBackend(Backend):
     @property
     def outputs(self) -> list[TensorSpec]:
         return self._specs(self._runner.output_names)
-
-    @property
-    def custom_metadata(self) -> dict[str, str]:
-        import json
-
-        return {METADATA_KEY: json.dumps(self._meta)}
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         return self._runner.run(feeds)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from visionrt.errors import ArtifactError, UserInputError
+from visionrt.errors import UserInputError
 from visionrt.runtime.model import Model
 from visionrt.runtime.tasks import images
 
@@ -30,22 +30,21 @@ class Classifier(Model):
         Images are PIL images, file paths, or HxW / HxWxC arrays (uint8, or float in [0, 1]) of any size
         and color mode; preprocessing follows the artifact's metadata.
         """
-        if self.info.preprocessing is None or self.info.labels is None:
-            raise ArtifactError(f"{self.source} carries no visionrt preprocessing/labels metadata; use run()")
         single = images.is_single_image(inputs)
         items = [inputs] if single else list(inputs)
         if not items:
             raise UserInputError("classify() got an empty list of images")
-        if not 1 <= top_k <= len(self.info.labels):
-            raise UserInputError(f"top_k must be in 1..{len(self.info.labels)}, got {top_k}")
+        labels = self.metadata.labels  # the contract guarantees them for this task
+        if not 1 <= top_k <= len(labels):
+            raise UserInputError(f"top_k must be in 1..{len(labels)}, got {top_k}")
         predictions = []
         for start in range(0, len(items), batch_size):
-            batch = images.preprocess(items[start : start + batch_size], self.info.preprocessing)
+            batch = images.preprocess(items[start : start + batch_size], self.metadata.preprocessing)
             predictions.extend(self._decode(softmax(self.run(batch).astype(np.float64)), top_k))
         return predictions[0] if single else predictions
 
     def _decode(self, probabilities: np.ndarray, top_k: int) -> list[Prediction]:
-        labels = self.info.labels
+        labels = self.metadata.labels
         order = np.argsort(-probabilities, axis=1)[:, :top_k]
         return [
             Prediction(labels[row[0]], float(p[row[0]]), int(row[0]), tuple((labels[i], float(p[i])) for i in row))

@@ -9,7 +9,8 @@ seams appear where tiles meet.
 import numpy as np
 from PIL import Image
 
-from visionrt.errors import ArtifactError, UserInputError
+from visionrt.artifact import Preprocessing
+from visionrt.errors import UserInputError
 from visionrt.runtime.model import Model
 from visionrt.runtime.tasks import images
 
@@ -66,10 +67,8 @@ class ImageToImage(Model):
 
     tile, margin = 512, 32  # images with both sides <= tile run whole
 
-    def _record(self) -> dict:
-        if self.info.preprocessing is None:
-            raise ArtifactError(f"{self.source} carries no visionrt preprocessing metadata; use run()")
-        return self.info.preprocessing
+    def _record(self) -> Preprocessing:
+        return self.metadata.preprocessing  # the contract guarantees it for every image-to-image task
 
     def _map(self, inputs, convert):
         single = images.is_single_image(inputs)
@@ -81,7 +80,7 @@ class ImageToImage(Model):
 
     def _apply(self, array: np.ndarray) -> np.ndarray:
         height, width = array.shape[:2]
-        multiple = self._record().get("multiple", 1)
+        multiple = self._record().multiple
         padded = pad_to_multiple(array, multiple)
         if max(padded.shape[:2]) <= self.tile:
             out = self.run(np.ascontiguousarray(padded.transpose(2, 0, 1)[None]))[0].transpose(1, 2, 0)
@@ -135,7 +134,7 @@ class Colorizer(ImageToImage):
         treated as their lightness alone."""
         record = self._record()
         return self._map(inputs, lambda item: to_image(
-            colorize_array(self.run, to_rgb01(item), record.get("work_size", 256), record.get("multiple", 4))))
+            colorize_array(self.run, to_rgb01(item), record.work_size or 256, record.multiple)))
 
 
 class SwapGraph(ImageToImage):
@@ -143,7 +142,7 @@ class SwapGraph(ImageToImage):
 
     def transform(self, inputs):
         _, _, height, width = self.inputs[0].shape
-        resample = images.RESAMPLE[(self.info.preprocessing or {}).get("resample", "bilinear")]
+        resample = images.RESAMPLE[self._record().resample]
 
         def one(item):
             pil = images.flatten_alpha(images.to_pil(item)).convert("RGB")

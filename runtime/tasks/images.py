@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from visionrt.artifact import Preprocessing
 from visionrt.errors import UserInputError
 
 RESAMPLE = {"box": Image.Resampling.BOX, "bilinear": Image.Resampling.BILINEAR,
@@ -65,37 +66,37 @@ def flatten_alpha(image: Image.Image) -> Image.Image:
     return image
 
 
-def preprocess(items: list, record: dict) -> np.ndarray:
+def preprocess(items: list, record: Preprocessing) -> np.ndarray:
     """Stack ``items`` into a normalized float32 (N, C, H, W) batch as ``record`` prescribes.
 
-    ``record`` keys: color ("L" or "RGB"), size [H, W] (W None: keep the aspect ratio, round the width up to
-    ``width_multiple`` and pad every image on the right with background to the widest in the batch),
-    resample, scale (to [0, 1]), invert (the network sees 1 - x, e.g. ink on paper), mean and std per channel.
+    A width of None keeps each image's aspect ratio, rounds the width up to ``width_multiple`` and pads
+    every image on the right with background to the widest in the batch; ``invert`` means the network sees
+    1 - x (ink on paper).
     """
-    height, width = record["size"]
-    resample = RESAMPLE[record.get("resample", "bilinear")]
+    height, width = record.size
+    resample = RESAMPLE[record.resample]
     arrays = []
     for item in items:
-        image = flatten_alpha(to_pil(item)).convert(record["color"])
+        image = flatten_alpha(to_pil(item)).convert(record.color)
         target = width or max(1, round(image.width * height / image.height))
         arrays.append(np.asarray(image.resize((target, height), resample), dtype=np.float32))
     arrays = [a[:, :, None] if a.ndim == 2 else a for a in arrays]  # (H, W, C)
-    batch = _pad_stack(arrays, record) * np.float32(record.get("scale", 1.0 / 255.0))
-    if record.get("invert"):
+    batch = _pad_stack(arrays, record) * np.float32(record.scale)
+    if record.invert:
         batch = 1.0 - batch
-    mean = np.asarray(record["mean"], np.float32).reshape(1, -1, 1, 1)
-    std = np.asarray(record["std"], np.float32).reshape(1, -1, 1, 1)
+    mean = np.asarray(record.mean, np.float32).reshape(1, -1, 1, 1)
+    std = np.asarray(record.std, np.float32).reshape(1, -1, 1, 1)
     return np.ascontiguousarray((batch.transpose(0, 3, 1, 2) - mean) / std, dtype=np.float32)
 
 
-def _pad_stack(arrays: list[np.ndarray], record: dict) -> np.ndarray:
+def _pad_stack(arrays: list[np.ndarray], record: Preprocessing) -> np.ndarray:
     """(N, H, W, C): fixed-size images stack as they are; variable widths pad with the background value."""
-    multiple, minimum = record.get("width_multiple", 1), record.get("min_width", 1)
+    multiple, minimum = record.width_multiple, record.min_width
     widest = max(a.shape[1] for a in arrays)
     width = max(minimum, -(-widest // multiple) * multiple)
     if all(a.shape[1] == width for a in arrays):
         return np.stack(arrays)
-    background = 255.0 if record.get("invert") else 0.0  # light paper when ink is inverted, else black
+    background = 255.0 if record.invert else 0.0  # light paper when ink is inverted, else black
     batch = np.full((len(arrays), arrays[0].shape[0], width, arrays[0].shape[2]), background, np.float32)
     for row, array in enumerate(arrays):
         batch[row, :, : array.shape[1]] = array

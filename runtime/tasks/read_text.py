@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from visionrt.errors import ArtifactError, UserInputError
+from visionrt.errors import UserInputError
 from visionrt.runtime.model import Model
 from visionrt.runtime.tasks import images
 
@@ -39,15 +39,13 @@ class TextReader(Model):
         Images are PIL images, file paths, or HxW / HxWxC arrays (uint8, or float in [0, 1]): dark digits on
         a light background. Each is scaled to the model's height keeping its aspect ratio.
         """
-        meta = self.info.raw
-        if self.info.preprocessing is None or "alphabet" not in meta:
-            raise ArtifactError(f"{self.source} carries no visionrt preprocessing/alphabet metadata; use run()")
+        meta = self.metadata  # the contract guarantees preprocessing, alphabet and blank for this task
         single = images.is_single_image(inputs)
         items = [inputs] if single else list(inputs)
         if not items:
             raise UserInputError("read() got an empty list of images")
         readings = []
         for start in range(0, len(items), batch_size):
-            batch = images.preprocess(items[start : start + batch_size], self.info.preprocessing)
-            readings.extend(ctc_greedy_decode(self.run(batch), meta["alphabet"], meta["blank"]))
+            batch = images.preprocess(items[start : start + batch_size], meta.preprocessing)
+            readings.extend(ctc_greedy_decode(self.run(batch), meta.alphabet, meta.blank))
         return readings[0] if single else readings

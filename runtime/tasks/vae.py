@@ -20,12 +20,10 @@ def ink_to_images(ink: np.ndarray) -> list[Image.Image]:
 class VAEEncoder(Model):
     def encode(self, inputs) -> tuple[np.ndarray, np.ndarray]:
         """(mu, logvar), each (N, latent), for one image or a list (PIL, paths or arrays, any size)."""
-        if self.info.preprocessing is None:
-            raise ArtifactError(f"{self.source} carries no visionrt preprocessing metadata; use run()")
         items = [inputs] if images.is_single_image(inputs) else list(inputs)
         if not items:
             raise UserInputError("encode() got an empty list of images")
-        out = self.run(images.preprocess(items, self.info.preprocessing))
+        out = self.run(images.preprocess(items, self.metadata.preprocessing))
         return out["mu"], out["logvar"]
 
 

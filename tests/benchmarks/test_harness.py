@@ -168,7 +168,7 @@ def test_tensorrt_rows_build_once_then_run_like_onnx_runtime(emulated_tensorrt, 
     from visionrt.runtime.tasks import images
 
     reference = runtime.load(shipped_dir, backend="onnxruntime:cpu", precision="fp32")
-    batch = images.preprocess(list(digits_test_split[0][:8]), reference.info.preprocessing)
+    batch = images.preprocess(list(digits_test_split[0][:8]), reference.metadata.preprocessing)
     fp16 = [c for c in candidates.runtime_candidates(shipped_dir, ["cuda"])
             if c.precision == "fp16" and c.backend == "tensorrt:cuda"]  # not onnxruntime:cuda, where there is one
     assert fp16[0].prepare().startswith("engine built in ")

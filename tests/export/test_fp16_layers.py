@@ -63,8 +63,8 @@ def test_zoo_fp16_files_stay_above_40_db_on_every_tensor_and_kept_nodes_are_mark
 
     rows, described, meta = fp16_compare.compare(name, shape=shape)
     assert rows and fp16_layers.first_divergence(rows) is None, fp16_layers.summary(rows)
-    assert {row.node for row in rows if row.kept_fp32} <= set(meta["fp32_nodes"])
-    if meta["fp32_nodes"]:
+    assert {row.node for row in rows if row.kept_fp32} <= set(meta.fp32_nodes)
+    if meta.fp32_nodes:
         assert any(row.kept_fp32 for row in rows)
     assert described == f"standard normal noise {shape}, seed 0"
 

@@ -50,12 +50,12 @@ def test_fp16_variant_keeps_fp32_io_and_stores_fp16_weights(tiny_export):
 
 
 def test_metadata_and_report_carry_parity_figures(tiny_export):
-    from visionrt.export import metadata
+    from visionrt import artifact
 
     repository, report = tiny_export
-    meta = metadata.read(onnx.load(str(repository / "digits" / "1" / "model.onnx")))
-    assert set(meta["parity"]["vs_pytorch"]["sets"]) == {"real_batch1", "real_batch64", "random_batch1", "random_batch64"}
-    assert meta["exporter"] == "torch.onnx.export(dynamo=True)"
+    meta = artifact.read(repository / "digits" / "1" / "model.onnx").metadata
+    assert set(meta.parity["vs_pytorch"]["sets"]) == {"real_batch1", "real_batch64", "random_batch1", "random_batch64"}
+    assert meta.provenance["exporter"] == "torch.onnx.export(dynamo=True)"
     on_disk = json.loads((repository / "digits" / "export_report.json").read_text())
     assert on_disk["parity"] == json.loads(json.dumps(report["parity"]))
     assert report["parity"]["fp32_vs_pytorch"]["sets"]["real_batch64"]["samples"] == 360

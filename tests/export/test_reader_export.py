@@ -73,6 +73,6 @@ def test_metadata_carries_the_alphabet_and_blank(reader_export):
     repository, _ = reader_export
     model = runtime.load(repository / "digit_reader", backend="onnxruntime:cpu")
     assert isinstance(model, runtime.TextReader)
-    assert model.info.raw["alphabet"] == "0123456789" and model.info.raw["blank"] == 10
+    assert model.metadata.alphabet == "0123456789" and model.metadata.blank == 10
     assert model.inputs[0].shape == (None, 1, 16, None)
     assert 'dims: [ 1, 16, -1 ]' in (repository / "digit_reader" / "config.pbtxt").read_text()

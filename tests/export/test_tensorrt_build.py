@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -37,27 +38,29 @@ def test_each_zoo_models_fp16_pins_name_exactly_its_fp32_kept_nodes(name):
     from visionrt.runtime.backends.tensorrt import read_onnx_metadata
 
     version = model_zoo.model_dir(name) / "1"
-    kept = read_onnx_metadata(version / "model_fp16.onnx").get("fp32_nodes", [])
+    kept = list(read_onnx_metadata(version / "model_fp16.onnx").fp32_nodes)
     graph = onnx.load(str(version / "model.onnx"), load_external_data=False).graph
     assert sorted(layers_to_pin([(node.name, "ONNX_NODE") for node in graph.node], kept)) == sorted(kept)
 
 
 def test_a_weakly_typed_fp16_engine_builds_from_the_fp32_onnx_with_the_fp16_pins(shipped_dir):
-    from visionrt.runtime.backends.tensorrt import build_options, build_source
+    from visionrt.runtime.backends.tensorrt import build_options, build_source, read_onnx_metadata
 
     fp16 = shipped_dir / "1" / "model_fp16.onnx"
-    source, precision = build_source(fp16, {"precision": "fp16"}, "weak")
+    meta = replace(read_onnx_metadata(fp16), fp32_nodes=("b", "a"))
+    source, precision = build_source(fp16, meta, "weak")
     assert (source.name, precision) == ("model.onnx", "fp16")
-    assert build_options({"fp32_nodes": ["b", "a"]}, "fp16", "weak")["fp32_nodes"] == ["a", "b"]
-    assert build_options({"fp32_nodes": ["b", "a"]}, "fp32", "weak")["fp32_nodes"] == []
+    assert build_options(meta, "fp16", "weak")["fp32_nodes"] == ["a", "b"]
+    assert build_options(meta, "fp32", "weak")["fp32_nodes"] == []
 
 
 def test_a_strongly_typed_fp16_engine_builds_from_the_fp16_onnx_itself(shipped_dir):
-    from visionrt.runtime.backends.tensorrt import build_options, build_source
+    from visionrt.runtime.backends.tensorrt import build_options, build_source, read_onnx_metadata
 
     fp16 = shipped_dir / "1" / "model_fp16.onnx"
-    assert build_source(fp16, {"precision": "fp16"}, "strong") == (fp16, "fp16")
-    assert build_options({"fp32_nodes": ["b", "a"]}, "fp16", "strong") == {
+    meta = replace(read_onnx_metadata(fp16), fp32_nodes=("b", "a"))
+    assert build_source(fp16, meta, "strong") == (fp16, "fp16")
+    assert build_options(meta, "fp16", "strong") == {
         "typing": "strong", "workspace_bytes": 1 << 30, "fp32_nodes": ["a", "b"], "optimization_level": 3}
 
 
@@ -72,7 +75,7 @@ def test_tensorrt_11_and_later_build_strongly_typed_since_weak_typing_was_remove
 @pytest.mark.tensorrt
 @pytest.mark.skipif(not HAS_TENSORRT, reason="TensorRT is not installed here (it needs NVIDIA's package index and a GPU)")
 def test_engine_matches_onnxruntime_on_the_digits(tmp_path, shipped_dir, digits_test_split):
-    from visionrt import runtime
+    from visionrt import artifact, runtime
     from visionrt.export.tensorrt_build import build_engine
     from visionrt.runtime.backends.tensorrt import TensorRTBackend
     from visionrt.runtime.engine_cache import EngineCache
@@ -80,9 +83,9 @@ def test_engine_matches_onnxruntime_on_the_digits(tmp_path, shipped_dir, digits_
     cache = EngineCache(tmp_path)
     build_engine(shipped_dir / "1" / "model_fp16.onnx", cache)
     target = next(t for t in runtime.available_backends() if t.name == "tensorrt:cuda")
-    engine = TensorRTBackend(shipped_dir / "1" / "model_fp16.onnx", target, cache=cache)
+    engine = TensorRTBackend(artifact.read(shipped_dir / "1" / "model_fp16.onnx"), target, cache=cache)
     reference = runtime.load(shipped_dir, backend="onnxruntime:cpu", precision="fp32")
-    images = runtime.tasks.images.preprocess(list(digits_test_split[0]), reference.info.preprocessing)
+    images = runtime.tasks.images.preprocess(list(digits_test_split[0]), reference.metadata.preprocessing)
     got = np.concatenate([engine.run({"image": images[i : i + 64]})[0] for i in range(0, len(images), 64)])
     assert (got.argmax(1) == reference.run(images).argmax(1)).mean() >= 0.999
 
@@ -100,6 +103,7 @@ def build(name: str, precision: str, cache_root, **options):
 def test_an_fp16_build_asks_for_fp16_with_obeyed_fp32_pins_the_profile_and_the_workspace(emulated_tensorrt, tmp_path,
                                                                                          capsys):
     from visionrt.runtime.backends.tensorrt import read_onnx_metadata
+    from visionrt.runtime.engine_cache import EngineCache
     from visionrt.runtime.profiles import profile_from_metadata
 
     meta = read_onnx_metadata(model_zoo.model_dir("digit_reader") / "1" / "model_fp16.onnx")
@@ -113,7 +117,7 @@ def test_an_fp16_build_asks_for_fp16_with_obeyed_fp32_pins_the_profile_and_the_w
     # The LSTM's two layers and the LogSoftmax: the nodes the FP16 export kept in FP32, found by layer name.
     assert sorted(request["pinned"]) == ["node_log_softmax", "node_lstm__2", "node_lstm__2_1"]
     assert engine.parent == tmp_path and engine.name.startswith("digit_reader-fp16-sm90-trt10.0.0+emulated-")
-    assert json.loads(engine.with_name(engine.name + ".json").read_text())["metadata"] == meta
+    assert EngineCache(tmp_path).metadata(engine) == meta
     out = capsys.readouterr().out
     assert ("building TensorRT 10.0.0+emulated fp16 engine for digit_reader on Emulated GPU from model.onnx "
             "(weakly typed, 2 nodes pinned to FP32)") in out

@@ -8,7 +8,8 @@ and the accelerator keys are those Triton's ONNX Runtime backend documents.
 import pytest
 
 from visionrt import model_zoo
-from visionrt.export import metadata, triton
+from visionrt import artifact
+from visionrt.export import triton
 from visionrt.runtime.profiles import profile_from_metadata
 
 onnx = pytest.importorskip("onnx")
@@ -37,7 +38,7 @@ def parsed_config(name: str):
 
 def shipped(name: str):
     proto = onnx.load(str(model_zoo.model_dir(name) / "1" / "model.onnx"))
-    return proto, metadata.read(proto)
+    return proto, artifact.from_proto(proto, name)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -45,7 +46,7 @@ def test_the_config_declares_the_onnx_files_inputs_and_outputs_without_the_batch
     config, (proto, meta) = parsed_config(name), shipped(name)
     from tritonclient.grpc.model_config_pb2 import DataType
 
-    assert (config.name, config.platform, config.max_batch_size) == (name, "onnxruntime_onnx", meta["max_batch_size"])
+    assert (config.name, config.platform, config.max_batch_size) == (name, "onnxruntime_onnx", meta.max_batch_size)
     for declared, graph in ((config.input, proto.graph.input), (config.output, proto.graph.output)):
         in_onnx = [(value.name, value.type.tensor_type.elem_type,
                     [d.dim_value if d.HasField("dim_value") else -1 for d in value.type.tensor_type.shape.dim][1:])
@@ -69,7 +70,7 @@ def test_the_tensorrt_accelerator_gets_fp16_and_the_artifacts_shape_range_under_
 @pytest.mark.parametrize("name", MODELS)
 def test_the_shipped_config_is_what_the_exporter_writes(name):
     proto, meta = shipped(name)
-    expected = triton.config_pbtxt(name, proto.graph, meta["max_batch_size"], profile_from_metadata(meta))
+    expected = triton.config_pbtxt(name, proto.graph, meta.max_batch_size, profile_from_metadata(meta))
     assert (model_zoo.model_dir(name) / "config.pbtxt").read_text() == expected
 
 

@@ -9,22 +9,23 @@ from visionrt import runtime
 from visionrt.runtime import source as sources
 
 REQUIRED_METADATA = ("model", "task", "input", "preprocessing", "labels", "metrics", "source_weights_sha256",
-                     "visionrt_version", "exported_at", "precision", "exporter", "opset", "parity")
+                     "visionrt_version", "exported_at", "precision", "exporter", "opset", "parity")  # JSON keys
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 def test_each_onnx_describes_itself(shipped_dir, precision):
-    info = runtime.load(shipped_dir, backend="onnxruntime:cpu", precision=precision).info
+    info = runtime.load(shipped_dir, backend="onnxruntime:cpu", precision=precision).metadata
+    written = info.to_dict()
     for key in REQUIRED_METADATA:
-        assert info.raw.get(key) not in (None, "", {}), key
-    assert info.raw["input"] == {"name": "image", "layout": "NCHW", "shape": [1, 8, 8], "dtype": "float32"}
+        assert written.get(key) not in (None, "", {}), key
+    assert written["input"] == {"name": "image", "layout": "NCHW", "shape": [1, 8, 8], "dtype": "float32"}
     assert info.labels == tuple(str(d) for d in range(10))
     assert info.precision == precision
-    assert info.raw["opset"] >= 17
+    assert info.provenance["opset"] >= 17
 
 
 def test_recorded_test_accuracy_beats_the_svm_anchor(shipped_dir):
-    metrics = runtime.load(shipped_dir, backend="onnxruntime:cpu").info.raw["metrics"]
+    metrics = runtime.load(shipped_dir, backend="onnxruntime:cpu").metadata.metrics
     assert metrics["accuracy"] >= 0.99
     assert metrics["samples"] == 360
     assert metrics["macro_precision"] >= 0.99 and metrics["macro_recall"] >= 0.99
@@ -33,8 +34,8 @@ def test_recorded_test_accuracy_beats_the_svm_anchor(shipped_dir):
 def test_weights_hash_in_metadata_matches_the_shipped_weights(shipped_dir):
     from visionrt.train import checkpoint
 
-    info = runtime.load(shipped_dir, backend="onnxruntime:cpu").info
-    assert info.raw["source_weights_sha256"] == checkpoint.sha256(shipped_dir / "weights.pt")
+    info = runtime.load(shipped_dir, backend="onnxruntime:cpu").metadata
+    assert info.provenance["source_weights_sha256"] == checkpoint.sha256(shipped_dir / "weights.pt")
 
 
 def test_export_report_matches_the_files_it_describes(shipped_dir):

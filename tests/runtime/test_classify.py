@@ -76,6 +76,5 @@ def test_a_bare_onnx_file_has_no_task_api(tmp_path):
     path = export_onnx(torch.nn.Flatten().eval(), "x", ("y",), torch.zeros(2, 1, 8, 8), tmp_path / "flat.onnx")
     model = runtime.load(path)
     assert type(model) is runtime.Model and not hasattr(model, "classify")
-    classifier = runtime.Classifier(model.backend, model.info, "fp32", "bare", [])
-    with pytest.raises(ArtifactError, match="carries no visionrt preprocessing"):
-        classifier.classify(np.zeros((8, 8), np.uint8))
+    with pytest.raises(ArtifactError, match="carries no visionrt metadata, which Classifier needs"):
+        runtime.Classifier(model.backend, model.artifact, "fp32", "bare", [])

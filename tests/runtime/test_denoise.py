@@ -23,7 +23,7 @@ def test_runtime_beats_the_noisy_input_by_6_db_and_the_best_filter(model):
     out = np.asarray(model.denoise(pixels), dtype=np.float32) / 255.0
     gain = denoiser.psnr(clean[name], out) - denoiser.psnr(clean[name], noisy[name])
     assert gain >= 6.0
-    recorded = model.info.raw["metrics"]
+    recorded = model.metadata.metrics
     assert recorded["denoised_psnr_db"] > recorded["best_filter_psnr_db"]
 
 

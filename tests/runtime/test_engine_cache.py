@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import pytest
 
+from visionrt.artifact import ArtifactMetadata, InputSpec
 from visionrt.runtime.engine_cache import EngineCache, EngineKey, differences
 
 KEY = EngineKey(model="digits", onnx_sha256="a" * 64, precision="fp16",
@@ -13,10 +14,13 @@ KEY = EngineKey(model="digits", onnx_sha256="a" * 64, precision="fp16",
                 tensorrt="10.3.0", gpu="NVIDIA H100 80GB HBM3", compute_capability="9.0", platform="Linux-x86_64")
 
 
+DIGITS = ArtifactMetadata("digits", None, InputSpec("image", "NCHW", (1, 8, 8)), ("logits",), 64, "fp16")
+
+
 @pytest.fixture
 def cache(tmp_path):
     cache = EngineCache(tmp_path)
-    cache.store(KEY, b"engine bytes", {"model": "digits"}, build_seconds=1.5)
+    cache.store(KEY, b"engine bytes", DIGITS, build_seconds=1.5)
     return cache
 
 
@@ -38,7 +42,7 @@ def test_lookup_finds_the_exact_entry_with_its_sidecar(cache):
     assert found.engine == cache.path_for(KEY) and found.engine.read_bytes() == b"engine bytes"
     sidecar = json.loads(found.engine.with_name(found.engine.name + ".json").read_text())
     assert sidecar["key"]["onnx_sha256"] == KEY.onnx_sha256 and sidecar["build_seconds"] == 1.5
-    assert cache.metadata(found.engine) == {"model": "digits"}
+    assert cache.metadata(found.engine) == DIGITS
 
 
 def test_a_different_machine_is_told_exactly_what_differs(cache):
@@ -57,7 +61,7 @@ def test_an_engine_from_another_platform_is_refused_by_name(cache):
 
 def test_the_sidecar_records_the_cuda_versions_it_was_built_under(tmp_path):
     cache = EngineCache(tmp_path)
-    engine = cache.store(KEY, b"engine bytes", {"model": "digits"}, 1.0, {"driver": "13.0", "runtime": "12.8"})
+    engine = cache.store(KEY, b"engine bytes", DIGITS, 1.0, {"driver": "13.0", "runtime": "12.8"})
     assert cache.sidecar(engine)["cuda"] == {"driver": "13.0", "runtime": "12.8"}
 
 
@@ -72,7 +76,7 @@ def test_two_models_never_share_an_entry(cache):
     other = replace(KEY, model="digit_reader")
     assert cache.lookup(other).engine is None
     assert cache.lookup(other).explain() == "no engine has been built for this model here yet"
-    cache.store(other, b"reader engine", {"model": "digit_reader"}, 1.0)
+    cache.store(other, b"reader engine", replace(DIGITS, model="digit_reader"), 1.0)
     assert cache.lookup(KEY).engine.read_bytes() == b"engine bytes"
     assert cache.lookup(other).engine.read_bytes() == b"reader engine"
 

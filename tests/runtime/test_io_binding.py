@@ -19,7 +19,7 @@ def model(shipped_dir):
 def test_bound_run_matches_the_plain_run(model, digits_test_split):
     from visionrt.runtime.tasks import images
 
-    batch = images.preprocess(list(digits_test_split[0][:16]), model.info.preprocessing)
+    batch = images.preprocess(list(digits_test_split[0][:16]), model.metadata.preprocessing)
     session = model.backend
     assert session.ort_device == "cpu"
     resident = session.to_device(batch)

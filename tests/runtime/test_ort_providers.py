@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from visionrt import runtime
+from visionrt import artifact, runtime
 from visionrt.errors import ArtifactError, BackendUnavailableError, UserInputError
 from visionrt.runtime.backends import ort as ort_backend
 from visionrt.runtime.backends.ort_providers import library_file
@@ -100,7 +100,7 @@ def test_building_a_session_on_a_provider_that_cannot_start_refuses_before_onnxr
         gpu_build_without_tensorrt, shipped_dir):
     target = onnxruntime_targets()["tensorrt"]
     with pytest.raises(BackendUnavailableError, match="onnxruntime:tensorrt cannot run here: .*does not load"):
-        ort_backend.OnnxRuntimeBackend(shipped_dir / "1" / "model.onnx", target)
+        ort_backend.OnnxRuntimeBackend(artifact.read(shipped_dir / "1" / "model.onnx"), target)
 
 
 def test_a_cpu_build_lists_gpu_providers_as_missing_without_loading_anything(monkeypatch, tmp_path):
@@ -173,7 +173,7 @@ def test_on_a_gpu_the_fp16_digits_classifier_agrees_with_fp32_on_the_cpu(shipped
     gpu = runtime.load(shipped_dir, backend="onnxruntime:cuda", precision="fp16")
     cpu = runtime.load(shipped_dir, backend="onnxruntime:cpu", precision="fp32")
     assert gpu.backend.describe()["provider"] == "CUDAExecutionProvider"
-    batch = images.preprocess(list(digits_test_split[0]), gpu.info.preprocessing)
+    batch = images.preprocess(list(digits_test_split[0]), gpu.metadata.preprocessing)
     agreement = np.mean(gpu.run(batch).argmax(1) == cpu.run(batch).argmax(1))
     assert agreement >= 0.999, f"top-1 agreement {agreement:.4f}"
 
@@ -266,7 +266,7 @@ def test_the_tensorrt_provider_gets_the_artifacts_shape_range_and_refuses_shapes
     from visionrt import model_zoo
 
     target = onnxruntime_targets()["tensorrt"]
-    backend = ort_backend.OnnxRuntimeBackend(model_zoo.model_dir("style") / "1" / "model_fp16.onnx", target)
+    backend = ort_backend.OnnxRuntimeBackend(artifact.read(model_zoo.model_dir("style") / "1" / "model_fp16.onnx"), target)
     (provider, options), _ = tensorrt_provider_session["providers"]
     assert provider == "TensorrtExecutionProvider" and options["trt_fp16_enable"] is True
     assert (options["trt_profile_min_shapes"], options["trt_profile_opt_shapes"], options["trt_profile_max_shapes"]) \
@@ -282,7 +282,7 @@ def test_a_users_shape_range_replaces_the_artifacts_and_the_provider_checks_it(t
     from visionrt import model_zoo
 
     target = onnxruntime_targets()["tensorrt"]
-    backend = ort_backend.OnnxRuntimeBackend(model_zoo.model_dir("style") / "1" / "model_fp16.onnx", target,
+    backend = ort_backend.OnnxRuntimeBackend(artifact.read(model_zoo.model_dir("style") / "1" / "model_fp16.onnx"), target,
                                              provider_options={"trt_profile_max_shapes": "image:32x3x2048x2048"})
     (_, options), _ = tensorrt_provider_session["providers"]
     assert options["trt_profile_max_shapes"] == "image:32x3x2048x2048"
@@ -293,7 +293,7 @@ def test_a_users_shape_range_replaces_the_artifacts_and_the_provider_checks_it(t
 
 def test_the_cpu_and_cuda_providers_get_no_shape_range(shipped_dir):
     target = onnxruntime_targets()["cpu"]
-    assert ort_backend.OnnxRuntimeBackend(shipped_dir / "1" / "model.onnx", target).profile is None
+    assert ort_backend.OnnxRuntimeBackend(artifact.read(shipped_dir / "1" / "model.onnx"), target).profile is None
 
 
 def test_when_the_provider_wants_ranges_for_more_inputs_the_error_says_how_to_give_them(tensorrt_provider_session,
@@ -310,4 +310,4 @@ def test_when_the_provider_wants_ranges_for_more_inputs_the_error_says_how_to_gi
     target = onnxruntime_targets()["tensorrt"]
     with pytest.raises(ArtifactError, match=r"(?s)associated profiles.*visionrt gave the TensorRT provider the "
                                             r"artifact's input shape range.*provider_options=\{'trt_profile_min"):
-        ort_backend.OnnxRuntimeBackend(model_zoo.model_dir("style") / "1" / "model_fp16.onnx", target)
+        ort_backend.OnnxRuntimeBackend(artifact.read(model_zoo.model_dir("style") / "1" / "model_fp16.onnx"), target)

@@ -2,12 +2,15 @@
 
 import pytest
 
+from dataclasses import replace
+
+from visionrt.artifact import ArtifactMetadata, InputSpec
 from visionrt.errors import ArtifactError, UserInputError
 from visionrt.runtime.profiles import profile_from_metadata
 
-DIGITS = {"input": {"name": "image", "shape": [1, 8, 8]}, "max_batch_size": 64}
-READER = {"input": {"name": "image", "shape": [1, 16, None]}, "max_batch_size": 32,
-          "dynamic_ranges": {"3": [8, 128, 1024]}}
+DIGITS = ArtifactMetadata("digits", None, InputSpec("image", "NCHW", (1, 8, 8)), ("logits",), 64, "fp32")
+READER = ArtifactMetadata("digit_reader", None, InputSpec("image", "NCHW", (1, 16, None)), ("log_probs",), 32, "fp32",
+                          dynamic_ranges={3: (8, 128, 1024)})
 
 
 def test_fixed_image_model_profile_spans_only_the_batch():
@@ -22,7 +25,7 @@ def test_dynamic_width_takes_its_recorded_range():
 
 def test_a_dynamic_axis_without_a_range_is_an_artifact_error():
     with pytest.raises(ArtifactError, match="axis 3 is dynamic but the metadata records no range"):
-        profile_from_metadata({**READER, "dynamic_ranges": {}})
+        profile_from_metadata(replace(READER, dynamic_ranges={}))
 
 
 def test_shapes_outside_the_profile_name_axis_value_and_range():
@@ -37,5 +40,5 @@ def test_shapes_outside_the_profile_name_axis_value_and_range():
 def test_shipped_digits_metadata_gives_a_profile(shipped_dir):
     from visionrt import runtime
 
-    meta = runtime.load(shipped_dir, backend="onnxruntime:cpu").info.raw
+    meta = runtime.load(shipped_dir, backend="onnxruntime:cpu").metadata
     assert profile_from_metadata(meta).max == (64, 1, 8, 8)

@@ -22,13 +22,13 @@ def test_runtime_output_meets_the_bar_in_the_judge_network_on_a_held_out_photo(m
     pixels = np.round(photo * 255).astype(np.uint8)  # as a user's 8-bit file holds it
     out = np.asarray(model.stylize(pixels), np.float32) / 255.0
     figures = style_loss.judge(photo, out, style.load_style(None)[0])
-    recorded = model.info.raw["metrics"]["per_photo"]["chelsea"]
+    recorded = model.metadata.metrics["per_photo"]["chelsea"]
     assert figures["gap_closed"] == pytest.approx(recorded["gap_closed"], abs=0.02)
     assert figures["luminance_ssim"] == pytest.approx(recorded["luminance_ssim"], abs=0.02)
 
 
 def test_recorded_metrics_meet_both_bars(model):
-    metrics = model.info.raw["metrics"]
+    metrics = model.metadata.metrics
     assert metrics["gap_closed"] >= 0.5 and metrics["luminance_ssim"] >= 0.5 and metrics["meets_bars"]
 
 

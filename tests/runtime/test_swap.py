@@ -39,7 +39,7 @@ def test_swap_to_a_moves_b_towards_a(model, unseen):
 
 
 def test_recorded_metrics_meet_the_bar():
-    recorded = runtime.load("faceswap_to_b", backend="onnxruntime:cpu").info.raw["metrics"]["a_to_b"]
+    recorded = runtime.load("faceswap_to_b", backend="onnxruntime:cpu").metadata.metrics["a_to_b"]
     assert recorded["gain_over_copy_db"] >= 8.0 and recorded["closer_to_target_share"] == 1.0
 
 
