@@ -13,10 +13,11 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -q -e ".[train,dev]"
+	$(BIN)/python -m pip install -q -e ".[train,dev,openvino]"
 	touch $@
 
 demo: $(STAMP)
+	$(BIN)/visionrt tune --seconds 2
 	$(BIN)/visionrt zoo
 	$(BIN)/visionrt run digits model_zoo/samples/digits/*.png
 	$(BIN)/visionrt run digit_reader model_zoo/samples/digit_reader/*.png

@@ -3,16 +3,7 @@
 import os
 import platform
 
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from visionrt.runtime.machine import cpu_flags, cpu_name
 
 
 def fingerprint() -> dict:
@@ -26,6 +17,7 @@ def fingerprint() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu": cpu_name(),
+        "cpu_flags": list(cpu_flags()),
         "cpu_count": os.cpu_count(),
         "numpy": numpy.__version__,
         "onnxruntime": onnxruntime.__version__,

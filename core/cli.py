@@ -1,4 +1,4 @@
-"""The ``visionrt`` command: train, export, compare, run, bench, zoo and engines, each with its own --help."""
+"""The ``visionrt`` command: train, export, compare, run, bench, tune, zoo and engines, each with its own --help."""
 
 import argparse
 import json
@@ -320,6 +320,40 @@ def cmd_engines(args) -> int:
     return 0
 
 
+def add_tune(sub) -> None:
+    parser = sub.add_parser("tune", help="measure which CPU backend runs each model fastest here; auto then uses it",
+                            description="Time every available CPU backend (ONNX Runtime, OpenVINO) on each model's "
+                                        "FP32 file, interleaved, at batch 1 and the profile's tuning size, and record "
+                                        "the winner for this CPU, these library versions and this file. "
+                                        "runtime.load(backend='auto') then uses it and says so in its reasons.")
+    parser.add_argument("models", nargs="*", help="zoo models (default: every installed one)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="timing per model, all backends together (default 3)")
+    parser.set_defaults(handler=cmd_tune)
+
+
+def cmd_tune(args) -> int:
+    from visionrt import model_zoo
+    from visionrt.errors import UserInputError
+    from visionrt.runtime import tuning
+
+    asked = [part for name in args.models for part in (model_zoo.composite(name) or (name,))]
+    names = asked or [name for name in model_zoo.names() if model_zoo.installed(name)]
+    unknown = [name for name in names if not model_zoo.installed(name)]
+    if unknown:
+        raise UserInputError(f"not installed in the zoo: {', '.join(unknown)}; tune takes {', '.join(model_zoo.names())}")
+    if args.seconds <= 0:
+        raise UserInputError(f"--seconds must be above 0, got {args.seconds}")
+    print(f"tuning {len(names)} model(s) on {tuning.cpu_name()}, about {args.seconds:g} s each; "
+          f"records go to {tuning.records_path()}", flush=True)
+    for index, name in enumerate(names, start=1):
+        record = tuning.tune(name, args.seconds)
+        times = ", ".join(f"{t.target} {t.p50_ms:.3g} ms (spread {t.spread:.0%})"
+                          for t in sorted(record.timings, key=lambda t: t.p50_ms))
+        print(f"[{index}/{len(names)}] {name} at {'x'.join(map(str, record.shape))}: {record.winner} ({times})",
+              flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import visionrt
 
@@ -327,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "ONNX artifacts and a torch-free runtime.")
     parser.add_argument("--version", action="version", version=f"visionrt {visionrt.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (add_train, add_export, add_compare, add_run, add_bench, add_zoo, add_engines):
+    for add in (add_train, add_export, add_compare, add_run, add_bench, add_tune, add_zoo, add_engines):
         add(sub)
     return parser
 

@@ -10,7 +10,7 @@ import os
 
 from visionrt import artifact, model_zoo
 from visionrt.errors import ArtifactError, UserInputError
-from visionrt.runtime import selection, source as sources
+from visionrt.runtime import selection, source as sources, tuning
 from visionrt.runtime.backends import Target, backend_classes
 from visionrt.runtime.model import Model
 from visionrt.runtime.tasks import COMPOSITES, VAE, Classifier, Denoiser, Prediction, Reading, TextReader, model_class
@@ -41,6 +41,18 @@ def backend_options(target: Target, target_reason: str, cuda_graph: bool, provid
     if target.backend == "openvino":  # OpenVINO chooses its compute precision itself unless told
         options["precision"] = precision if precision in selection.EXECUTION_ONLY else "fp32"
     return options
+
+
+def tuned_target(fp32_file, target: Target, static_reason: str) -> tuple[Target, str]:
+    """The CPU target ``visionrt tune`` measured fastest for this file on this machine, where a record applies;
+    else the static choice, saying that it was not measured when there was something to measure."""
+    cpu = {t.name: t for t in available_backends() if t.available and not t.on_gpu}
+    record = tuning.applicable(fp32_file.parent.parent.name, fp32_file, set(cpu))
+    if record is not None:
+        return cpu[record.winner], record.reason()
+    if len(cpu) > 1:
+        static_reason += f"; not tuned here (`visionrt tune {fp32_file.parent.parent.name}` measures {', '.join(cpu)})"
+    return target, static_reason
 
 
 def choose_file(precision: str, target: Target, resolved: sources.Source) -> tuple[artifact.Artifact, str, str]:
@@ -83,6 +95,8 @@ def load(source: str | os.PathLike, backend: str = "auto", precision: str = "aut
                                          provider_options=provider_options) for part in parts))
     resolved = sources.resolve(source)
     target, target_reason = selection.choose_target(backend, available_backends())
+    if backend == "auto" and not target.on_gpu and "fp32" in resolved.files:
+        target, target_reason = tuned_target(resolved.files["fp32"], target, target_reason)
     found, chosen, precision_reason = choose_file(precision, target, resolved)
     options = backend_options(target, target_reason, cuda_graph, provider_options, chosen)
     engine = backend_classes()[target.backend](found, target, threads=threads, **options)

@@ -8,7 +8,7 @@ from visionrt import cli
 from visionrt.model_zoo import samples_dir
 
 
-@pytest.mark.parametrize("command", ["train", "export", "compare", "run", "bench", "zoo", "engines"])
+@pytest.mark.parametrize("command", ["train", "export", "compare", "run", "bench", "tune", "zoo", "engines"])
 def test_each_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([command, "--help"])
@@ -115,3 +115,14 @@ def test_compare_needs_both_files_of_a_model_folder(tmp_path, capsys):
     shutil.copy(single, tmp_path / "digits" / "1" / "model.onnx")
     assert cli.main(["compare", str(tmp_path / "digits")]) == 2
     assert "no model_fp16.onnx to compare it with" in capsys.readouterr().err
+
+
+def test_tune_measures_each_named_model_and_composites_expand(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VISIONRT_TUNE_FILE", str(tmp_path / "tuned.json"))
+    monkeypatch.setenv("VISIONRT_ENGINE_CACHE", str(tmp_path / "cache"))
+    assert cli.main(["tune", "vae", "--seconds", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "[1/2] vae_encoder at 1x1x8x8: " in out and "[2/2] vae_decoder at 1x8: " in out
+    assert set(json.loads((tmp_path / "tuned.json").read_text())) == {"vae_encoder", "vae_decoder"}
+    assert cli.main(["tune", "nope"]) == 2
+    assert "not installed in the zoo: nope" in capsys.readouterr().err

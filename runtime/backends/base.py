@@ -7,10 +7,11 @@ backend choice live above it, so a new backend (the native TensorRT one, for ins
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+
+from visionrt.artifact import Artifact
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,9 @@ class Backend(ABC):
         """Every device this backend knows, available or not, each with a reason."""
 
     @abstractmethod
-    def __init__(self, path: Path, target: Target, threads: int | None = None):
-        """Load the artifact; raise BackendUnavailableError if the device cannot actually be used."""
+    def __init__(self, artifact: Artifact, target: Target, threads: int | None = None):
+        """Load the artifact that ``load`` read and chose; raise BackendUnavailableError if the device cannot
+        actually be used. A backend reads what it needs from ``artifact`` and never reopens the file for it."""
 
     @property
     @abstractmethod
@@ -58,10 +60,6 @@ class Backend(ABC):
     @property
     @abstractmethod
     def outputs(self) -> list[TensorSpec]: ...
-
-    @property
-    @abstractmethod
-    def custom_metadata(self) -> dict[str, str]: ...
 
     @abstractmethod
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -81,6 +79,6 @@ def register(cls: type[Backend]) -> type[Backend]:
 
 
 def backend_classes() -> dict[str, type[Backend]]:
-    from visionrt.runtime.backends import ort, tensorrt  # noqa: F401  (each registers itself)
+    from visionrt.runtime.backends import openvino, ort, tensorrt  # noqa: F401  (each registers itself)
 
     return dict(_BACKENDS)

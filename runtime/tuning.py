@@ -1,0 +1,142 @@
+"""`visionrt tune`: which CPU backend runs each model fastest on this machine, measured, and remembered.
+
+No static order is right on every CPU: on an AVX2 EPYC ONNX Runtime ran most zoo models faster than
+OpenVINO, while on a Xeon with AVX-512 and AMX OpenVINO was several times faster on the convolutional ones.
+So every available CPU target is timed on the model's own file, interleaved (each round times every
+candidate once, in turn, so a change of load hits all alike), and the winner is recorded per machine: keyed
+by the CPU (name, architecture, ISA flags), the library versions and the artifact's sha256, so that a new
+CPU, an upgrade or a re-export makes the record inapplicable instead of wrong. ``load(backend="auto")``
+uses a record that applies and says so in ``reasons``. Only FP32 is tuned: BF16 and INT8 may be chosen
+by ``auto`` only through accuracy gates, which BF16 does not have yet.
+"""
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from visionrt import atomic
+from visionrt.artifact import ArtifactMetadata
+from visionrt.hashing import sha256_file
+from visionrt.runtime.machine import cpu_identity, cpu_name
+
+TUNED_PRECISION = "fp32"
+RECORD_FILE = "tuned.json"
+
+
+@dataclass(frozen=True)
+class Timing:
+    target: str  # "onnxruntime:cpu", "openvino:cpu"
+    p50_ms: float
+    spread: float  # (p90 - p10) / p50 over the rounds
+    rounds: int
+
+
+@dataclass(frozen=True)
+class Record:
+    model: str
+    shape: tuple[int, ...]
+    winner: str
+    timings: tuple[Timing, ...]
+    key: dict  # what makes the record apply: cpu, libraries, artifact sha256
+    tuned_at: str
+
+    def reason(self) -> str:
+        times = ", ".join(f"{t.target} {t.p50_ms:.3g} ms" for t in sorted(self.timings, key=lambda t: t.p50_ms))
+        return (f"backend {self.winner}: measured fastest here by `visionrt tune` ({times}, p50 at "
+                f"{'x'.join(map(str, self.shape))}, {self.tuned_at})")
+
+
+def library_versions() -> dict[str, str]:
+    found = {}
+    for module in ("onnxruntime", "openvino"):
+        try:
+            found[module] = __import__(module).__version__ if module != "openvino" else __import__(module).get_version()
+        except ImportError:
+            continue
+    return found
+
+
+def record_key(onnx_file: Path) -> dict:
+    return {"cpu": cpu_name(), "cpu_identity": cpu_identity(), "libraries": library_versions(),
+            "onnx_sha256": sha256_file(onnx_file)}
+
+
+def records_path() -> Path:
+    from visionrt.runtime.engine_cache import default_root
+
+    return Path(os.environ.get("VISIONRT_TUNE_FILE", default_root() / RECORD_FILE))
+
+
+def read_records(path: Path | None = None) -> dict[str, dict]:
+    path = path or records_path()
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def applicable(model: str, onnx_file: Path, available: set[str], path: Path | None = None) -> Record | None:
+    """The tuning record for ``model`` if it was measured on this CPU, with these libraries, on this file,
+    and its winner is available now; else None (``auto`` then uses the static order)."""
+    entry = read_records(path).get(model)
+    if not entry or entry.get("key") != record_key(onnx_file) or entry.get("winner") not in available:
+        return None
+    return Record(entry["model"], tuple(entry["shape"]), entry["winner"],
+                  tuple(Timing(**t) for t in entry["timings"]), entry["key"], entry["tuned_at"])
+
+
+def tuning_shape(meta: ArtifactMetadata) -> tuple[int, ...]:
+    """Batch 1 at the size the artifact's profile is tuned for (its opt size for dynamic axes)."""
+    from visionrt.runtime.profiles import profile_from_metadata
+
+    return (1, *profile_from_metadata(meta).opt[1:])
+
+
+def interleaved(calls: dict[str, callable], seconds: float, min_rounds: int = 5) -> dict[str, np.ndarray]:
+    """Per-call times in ms, each round calling every candidate once in turn, for about ``seconds``."""
+    samples = {name: [] for name in calls}
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(next(iter(samples.values()))) < min_rounds:
+        for name, call in calls.items():
+            started = time.perf_counter_ns()
+            call()
+            samples[name].append((time.perf_counter_ns() - started) / 1e6)
+    return {name: np.asarray(values) for name, values in samples.items()}
+
+
+def summarize(name: str, values: np.ndarray) -> Timing:
+    p10, p50, p90 = np.percentile(values, [10, 50, 90])
+    return Timing(name, round(float(p50), 4), round(float((p90 - p10) / p50), 3), len(values))
+
+
+def tune(model: str, seconds: float = 3.0, path: Path | None = None, warmup: int = 3) -> Record:
+    """Time every available CPU target on ``model``'s FP32 file and record the winner."""
+    from visionrt import runtime
+
+    targets = [t.name for t in runtime.available_backends() if t.available and not t.on_gpu]
+    loaded = {name: runtime.load(model, backend=name, precision=TUNED_PRECISION) for name in targets}
+    first = next(iter(loaded.values()))
+    shape = tuning_shape(first.metadata)
+    batch = np.random.default_rng(0).random(shape, dtype=np.float32)
+    calls = {name: (lambda m=m: m.run(batch)) for name, m in loaded.items()}
+    for call in calls.values():
+        for _ in range(warmup):
+            call()
+    timings = tuple(summarize(name, values) for name, values in interleaved(calls, seconds).items())
+    winner = min(timings, key=lambda t: t.p50_ms).target
+    record = Record(model, shape, winner, timings, record_key(first.artifact.path),
+                    time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    store(record, path)
+    return record
+
+
+def store(record: Record, path: Path | None = None) -> None:
+    path = path or records_path()
+    records = read_records(path)
+    records[record.model] = asdict(record)
+    atomic.write_text(path, json.dumps(records, indent=1, sort_keys=True))
