@@ -97,15 +97,26 @@ def tuning_shape(meta: ArtifactMetadata) -> tuple[int, ...]:
     return (1, *profile_from_metadata(meta).opt[1:])
 
 
-def interleaved(calls: dict[str, callable], seconds: float, min_rounds: int = 5) -> dict[str, np.ndarray]:
-    """Per-call times in ms, each round calling every candidate once in turn, for about ``seconds``."""
+def interleaved(calls: dict[str, callable], seconds: float, min_rounds: int = 5, block_ms: float = 20.0,
+                settle: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+    """Per-round times in ms for about ``seconds``: each round times every candidate once, in turn, as the
+    median call of a block of about ``block_ms``, after one untimed call. The block keeps the rounds fair to
+    all: ONNX Runtime's and OpenMP's worker threads spin for a while after a call, and on a small machine
+    the spinning slows whatever runs next: one untimed call absorbs a short tail, and ``settle`` gives a
+    candidate whose threads spin long (a default ONNX Runtime session: a few hundred ms) time to park
+    before the next one is timed."""
     samples = {name: [] for name in calls}
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline or len(next(iter(samples.values()))) < min_rounds:
         for name, call in calls.items():
-            started = time.perf_counter_ns()
             call()
-            samples[name].append((time.perf_counter_ns() - started) / 1e6)
+            block, block_end = [], time.perf_counter() + block_ms / 1e3
+            while not block or time.perf_counter() < block_end:
+                started = time.perf_counter_ns()
+                call()
+                block.append((time.perf_counter_ns() - started) / 1e6)
+            samples[name].append(float(np.median(block)))
+            time.sleep((settle or {}).get(name, 0.0))
     return {name: np.asarray(values) for name, values in samples.items()}
 
 

@@ -90,3 +90,7 @@ def test_available_backends_explain_every_target():
     cpu = next(t for t in targets if t.name == "onnxruntime:cpu")
     assert cpu.available
     assert all(t.reason for t in targets)
+
+
+def test_cpu_sessions_wait_without_spinning_so_that_other_sessions_keep_their_cores():
+    assert runtime.load("digits", backend="onnxruntime:cpu").describe()["threads_spin"] is False

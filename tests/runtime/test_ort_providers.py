@@ -214,7 +214,8 @@ def test_provider_options_reach_the_gpu_provider_over_visionrts_defaults(gpu_bui
             asked["providers"] = providers
             raise RuntimeError("Unknown provider option: 'prefer_nhwc'")
 
-    gpu_build_without_tensorrt.SessionOptions = lambda: types.SimpleNamespace(intra_op_num_threads=0)
+    gpu_build_without_tensorrt.SessionOptions = lambda: types.SimpleNamespace(
+        intra_op_num_threads=0, add_session_config_entry=lambda key, value: None)
     gpu_build_without_tensorrt.InferenceSession = Session
     monkeypatch.setattr(ort_backend, "default_provider_options", lambda device, ort: {"device_id": "0", "x": "default"})
     with pytest.raises(ArtifactError, match=r"with CUDAExecutionProvider options \{'prefer_nhwc': '1', 'x': 'mine'\}: "
@@ -254,7 +255,8 @@ def tensorrt_provider_session(tmp_path, monkeypatch):
         def run(self, names, feeds):
             return [feeds["image"]]
 
-    ort.SessionOptions = lambda: types.SimpleNamespace(intra_op_num_threads=0)
+    ort.SessionOptions = lambda: types.SimpleNamespace(
+        intra_op_num_threads=0, add_session_config_entry=lambda key, value: None)
     ort.InferenceSession = Session
     monkeypatch.setattr(ort_backend, "_onnxruntime", lambda: ort)
     monkeypatch.setenv("VISIONRT_ENGINE_CACHE", str(tmp_path / "engines"))
