@@ -4,7 +4,7 @@
 
 Per model and shape, every round times each row once, in turn (the median call of a short block, after an
 untimed call), so that a change of load on a shared machine hits all rows alike; each row's ratio to eager PyTorch FP32 is taken within a round and reported as the
-median over rounds with its spread (p10..p90). Rows: eager PyTorch FP32 and BF16 autocast (and
+median over rounds with its spread (p10..p90). Rows: eager PyTorch FP32 and BF16 autocast (where the CPU has BF16 instructions; and
 ``torch.compile`` with --compile), a bare ONNX Runtime session and bare OpenVINO with its default hints (what
 a user gets from `compile_model(path, "CPU")`, which on a BF16 CPU computes in BF16, read back and shown),
 visionrt on each CPU backend, and visionrt ``auto`` after ``visionrt tune``. Achieved GFLOP/s come from the
@@ -24,12 +24,12 @@ import numpy as np
 from visionrt import atomic, figures, model_zoo
 from visionrt.benchmarks import environment
 from visionrt.benchmarks.candidates import merge_outputs
+from visionrt.runtime.tuning import SPIN_SETTLE  # a spinning session's row gets time to settle after its turn
 
 # Batch 1 at a small size, and a compute-bound shape: (batch, side for image models / width for the reader).
 SHAPES = {"digits": [(1, None), (64, None)], "digit_reader": [(1, 128), (1, 512)], "denoiser": [(1, 64), (1, 256)],
           "colorizer": [(1, 64), (1, 256)], "style": [(1, 64), (1, 256)], "faceswap_to_b": [(1, None), (64, None)],
           "vae_decoder": [(1, None), (256, None)], "vae_encoder": [(1, None), (256, None)]}
-SPIN_SETTLE = 0.4  # s: a default ONNX Runtime session's workers spin this long after a call (measured: < 0.5)
 CONVOLUTIONAL = ("denoiser", "colorizer", "style", "faceswap_to_b", "digits")  # the 3x-eager bar's models
 PEERS = ("pytorch-eager fp32", "pytorch-eager bf16-autocast", "torch.compile fp32", "onnxruntime-bare",
          "openvino-bare defaults")
@@ -56,6 +56,12 @@ def batch_for(model: str, size: int, extent: int | None) -> np.ndarray:
     return np.ascontiguousarray(batch_of(real, size, side=extent))
 
 
+def native_bf16() -> bool:
+    from visionrt.runtime.machine import cpu_flags
+
+    return bool({"avx512_bf16", "amx_bf16"} & set(cpu_flags()))
+
+
 def eager_rows(model: str, batch: np.ndarray, compile_model: bool) -> tuple[list[Row], object]:
     import torch
 
@@ -72,7 +78,9 @@ def eager_rows(model: str, batch: np.ndarray, compile_model: bool) -> tuple[list
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
             return net(x)
 
-    rows = [Row("pytorch-eager fp32", eager, "fp32"), Row("pytorch-eager bf16-autocast", autocast, "bf16")]
+    rows = [Row("pytorch-eager fp32", eager, "fp32")]
+    if native_bf16():  # elsewhere BF16 is emulated: seconds a call at 256 px, a peer nobody would pick
+        rows.append(Row("pytorch-eager bf16-autocast", autocast, "bf16"))
     if compile_model:
         compiled = torch.compile(net)
 
@@ -112,7 +120,9 @@ def visionrt_rows(model: str, batch: np.ndarray) -> list[Row]:
             loaded = runtime.load(model, backend=target.name, precision="fp32")
             rows.append(Row(f"visionrt {target.name}", lambda m=loaded: m.run(batch), "fp32"))
     auto = runtime.load(model)
-    rows.append(Row(f"visionrt auto ({auto.describe()['backend']})", lambda: auto.run(batch), auto.precision))
+    described = auto.describe()
+    rows.append(Row(f"visionrt auto ({described['backend']})", lambda: auto.run(batch), auto.precision,
+                    settle_s=SPIN_SETTLE if described.get("threads_spin") else 0.0))
     return rows
 
 
@@ -121,7 +131,7 @@ def matmul_peaks(seconds: float = 1.0) -> dict[str, float]:
     import torch
 
     peaks = {}
-    for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+    for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))[: 2 if native_bf16() else 1]:
         a, b = torch.randn(1024, 1024, dtype=dtype), torch.randn(1024, 1024, dtype=dtype)
         torch.mm(a, b)
         best, deadline = float("inf"), time.perf_counter() + seconds

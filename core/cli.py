@@ -167,8 +167,15 @@ def add_run(sub) -> None:
     parser.add_argument("model", help="zoo name, model folder or .onnx file")
     parser.add_argument("inputs", nargs="+", type=Path, help="image files")
     parser.add_argument("--backend", default="auto", help="auto, onnxruntime, or backend:device (default auto)")
-    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16"))
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"),
+                        help="bf16: OpenVINO on CPUs with native BF16 (default auto)")
     parser.add_argument("--top-k", type=int, default=1, help="classifiers: how many labels to show")
+    parser.add_argument("--ink", choices=("auto", "dark", "light"), default="auto",
+                        help="digits and digit_reader: dark strokes on light paper, light on dark, or auto per image")
+    parser.add_argument("--overwrite", action="store_true", help="replace outputs that already exist (default: keep "
+                        "them and report the input)")
+    parser.add_argument("--verbose", action="store_true", help="every reason for the backend and precision, and "
+                        "ONNX Runtime's and OpenVINO's own log lines")
     parser.add_argument("--to", choices=("a", "b"), default="b", help="faceswap: the identity to swap to")
     parser.add_argument("-o", "--output", type=Path, help="write results_<model>.json (and any output images) here")
     parser.set_defaults(handler=cmd_run)
@@ -180,42 +187,49 @@ IMAGE_METHODS = {"denoise": "denoised", "colorize": "colorized", "reconstruct": 
 
 def cmd_run(args) -> int:
     from visionrt import atomic, runtime
+    from visionrt.batch_run import Outcome, batched, each, free_name, output_paths, write_images, writable_folder
 
+    if args.output:
+        writable_folder(args.output)
     model = runtime.load(str(args.model), backend=args.backend, precision=args.precision)
-    print(f"{model!r}")
-    for reason in model.reasons:
+    reasons = model.reasons
+    print(f"{model!r}: {reasons[0].split(';')[0]}")
+    for reason in reasons if args.verbose else []:
         print(f"  {reason}")
-    files = [str(p) for p in args.inputs]
+    files, outcome = [str(p) for p in args.inputs], Outcome()
     if hasattr(model, "classify"):
-        results = [{"input": path, "label": p.label, "probability": p.probability, "top_k": p.top_k}
-                   for path, p in zip(files, model.classify(files, top_k=args.top_k))]
-        for r in results:
-            others = ", ".join(f"{label} {p:.3f}" for label, p in r["top_k"][1:])
-            print(f"{r['input']}: {r['label']} ({r['probability']:.4f})" + (f"  [{others}]" if others else ""))
+        for path, p in batched(files, lambda items: model.classify(items, top_k=args.top_k, ink=args.ink), outcome):
+            outcome.results.append({"input": path, "label": p.label, "probability": p.probability, "top_k": p.top_k,
+                                    "ink": p.ink})
+            others = ", ".join(f"{label} {q:.3f}" for label, q in p.top_k[1:])
+            print(f"{path}: {p.label} ({p.probability:.4f})" + (f"  [{others}]" if others else "")
+                  + (" (light ink on dark)" if p.ink == "light" else ""))
     elif any(hasattr(model, method) for method in IMAGE_METHODS):
         if not args.output:
             raise VisionRTError("image-to-image models write pictures: pass -o DIR")
         method = next(m for m in IMAGE_METHODS if hasattr(model, m))
         transform, suffix = getattr(model, method), IMAGE_METHODS[method]
         if method == "swap":
-            transform, suffix = (lambda items: model.swap(items, to=args.to)), f"swapped_to_{args.to}"
-        results = []
-        for path, image in zip(files, transform(files)):
-            target = args.output / f"{Path(path).stem}_{suffix}.png"
-            with atomic.atomic_path(target) as tmp:
-                image.save(tmp, format="PNG")
-            results.append({"input": path, "output": str(target)})
-            print(f"{path} -> {target}")
+            transform, suffix = (lambda item: model.swap(item, to=args.to)), f"swapped_to_{args.to}"
+        write_images(each(files, transform, outcome), output_paths(files, args.output, suffix), args.overwrite, outcome)
     elif hasattr(model, "read"):
-        results = [{"input": path, "text": r.text, "confidence": r.confidence} for path, r in zip(files, model.read(files))]
-        for r in results:
-            print(f"{r['input']}: {r['text']!r} (confidence {r['confidence']:.4f})")
+        for path, r in batched(files, lambda items: model.read(items, ink=args.ink), outcome):
+            outcome.results.append({"input": path, "text": r.text, "confidence": r.confidence, "ink": r.ink})
+            print(f"{path}: {r.text!r} (confidence {r.confidence:.4f})" + (" (light ink on dark)" if r.ink == "light" else ""))
     else:
         raise VisionRTError(f"{args.model} has no task API the CLI knows (task: {model.describe()['task']}); use the Python run()")
     if args.output:
-        target = args.output / f"results_{Path(str(args.model)).stem}.json"  # one per model in a shared folder
-        atomic.write_text(target, json.dumps({"model": model.describe(), "results": results}, indent=1))
+        target = free_name(args.output / f"results_{Path(str(args.model)).stem}.json", args.overwrite)
+        summary = {key: model.describe().get(key) for key in ("model", "task", "backend", "device", "precision")}
+        atomic.write_text(target, json.dumps({"model": {**summary, "reasons": reasons}, "results": outcome.results,
+                                              "failed": outcome.failed}, indent=1))
         print(f"wrote {target}")
+    for failure in outcome.failed:
+        print(f"visionrt run: error: {failure['input']}: {failure['error']}", file=sys.stderr)
+    if outcome.failed:
+        print(f"visionrt run: {len(outcome.failed)} of {len(files)} input(s) failed; the others' results are kept",
+              file=sys.stderr)
+        return 2
     return 0
 
 
@@ -347,10 +361,10 @@ def cmd_tune(args) -> int:
           f"records go to {tuning.records_path()}", flush=True)
     for index, name in enumerate(names, start=1):
         record = tuning.tune(name, args.seconds)
-        times = ", ".join(f"{t.target} {t.p50_ms:.3g} ms (spread {t.spread:.0%})"
+        times = ", ".join(f"{tuning.label(t.target, t.options)} {t.p50_ms:.3g} ms (spread {t.spread:.0%})"
                           for t in sorted(record.timings, key=lambda t: t.p50_ms))
-        print(f"[{index}/{len(names)}] {name} at {'x'.join(map(str, record.shape))}: {record.winner} ({times})",
-              flush=True)
+        print(f"[{index}/{len(names)}] {name} at {'x'.join(map(str, record.shape))}: "
+              f"{tuning.label(record.winner, record.options)} ({times})", flush=True)
     return 0
 
 
@@ -366,8 +380,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_engines() -> None:
+    """ONNX Runtime prints its own error lines before raising; visionrt explains the error itself, once."""
+    try:
+        import onnxruntime
+
+        onnxruntime.set_default_logger_severity(4)
+    except ImportError:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not getattr(args, "verbose", False):
+        quiet_engines()
     try:
         return args.handler(args)
     except VisionRTError as exc:

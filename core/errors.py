@@ -25,6 +25,10 @@ class BackendUnavailableError(VisionRTError):
     """The requested backend, device or precision cannot run on this machine; the message says why."""
 
 
+class NonFiniteOutputError(VisionRTError, ValueError):
+    """A finite input gave NaN or Inf outputs: the input is beyond what the model computes in its precision."""
+
+
 class ValidationFailedError(VisionRTError):
     """An exported artifact disagrees with its source model beyond tolerance; nothing was replaced."""
 

@@ -24,7 +24,7 @@ def available_backends() -> list[Target]:
 
 
 def backend_options(target: Target, target_reason: str, cuda_graph: bool, provider_options: dict | None,
-                    precision: str) -> dict:
+                    precision: str, spin: bool = False) -> dict:
     """The keyword arguments for ``target``'s backend; an option it would ignore is refused, by name."""
     if cuda_graph and target.backend != "tensorrt":
         raise UserInputError(f"cuda_graph=True needs the native TensorRT backend, and {target.name} was chosen "
@@ -38,21 +38,23 @@ def backend_options(target: Target, target_reason: str, cuda_graph: bool, provid
         options["cuda_graph"] = True
     if provider_options:
         options["provider_options"] = dict(provider_options)
+    if spin and target.name != "onnxruntime:cpu":
+        raise UserInputError(f"spin=True is for ONNX Runtime's CPU provider, and {target.name} was chosen ({target_reason})")
+    if spin:
+        options["spin"] = True
     if target.backend == "openvino":  # OpenVINO chooses its compute precision itself unless told
         options["precision"] = precision if precision in selection.EXECUTION_ONLY else "fp32"
     return options
 
 
-def tuned_target(fp32_file, target: Target, static_reason: str) -> tuple[Target, str]:
-    """The CPU target ``visionrt tune`` measured fastest for this file on this machine, where a record applies;
-    else the static choice, saying that it was not measured when there was something to measure."""
+def tuned_target(fp32_file, target: Target, static_reason: str) -> tuple[Target, str, dict]:
+    """The CPU target and settings ``visionrt tune`` measured fastest for this file on this machine, where a
+    record applies; else the static choice, saying that it was not measured."""
     cpu = {t.name: t for t in available_backends() if t.available and not t.on_gpu}
     record = tuning.applicable(fp32_file.parent.parent.name, fp32_file, set(cpu))
     if record is not None:
-        return cpu[record.winner], record.reason()
-    if len(cpu) > 1:
-        static_reason += f"; not tuned here (`visionrt tune {fp32_file.parent.parent.name}` measures {', '.join(cpu)})"
-    return target, static_reason
+        return cpu[record.winner], record.reason(), dict(record.options)
+    return target, static_reason + f"; not tuned here (`visionrt tune {fp32_file.parent.parent.name}`)", {}
 
 
 def choose_file(precision: str, target: Target, resolved: sources.Source) -> tuple[artifact.Artifact, str, str]:
@@ -76,14 +78,17 @@ def choose_file(precision: str, target: Target, resolved: sources.Source) -> tup
 
 
 def load(source: str | os.PathLike, backend: str = "auto", precision: str = "auto", *,
-         threads: int | None = None, cuda_graph: bool = False,
+         threads: int | None = None, spin: bool | None = None, cuda_graph: bool = False,
          provider_options: dict[str, str] | None = None) -> "Model | VAE":
     """Load ``source`` (zoo name, model folder or .onnx file) on ``backend`` at ``precision``.
 
     backend: "auto" (fastest available), a backend name such as "onnxruntime", or "backend:device" such as
-    "onnxruntime:cpu". precision: "auto" (FP16 on a GPU, FP32 on a CPU), "fp32" or "fp16".
+    "onnxruntime:cpu". precision: "auto" (FP16 on a GPU, FP32 on a CPU), "fp32", "fp16" or "bf16" (OpenVINO
+    on a CPU with native BF16). threads: intra-op threads (None: as tuned, else one per core).
     cuda_graph: native TensorRT only; each thread captures a CUDA graph on a shape's second call and replays
     it after, which removes launch overhead for fixed shapes.
+    spin: ONNX Runtime's CPU provider only; let idle worker threads spin between calls (faster for a tiny model
+    called in a tight loop, slower for everything else in the process); None: as ``visionrt tune`` found, else off.
     provider_options: ONNX Runtime's GPU providers only; their own options, over visionrt's defaults, e.g.
     ``{"prefer_nhwc": "1"}`` for the CUDA provider (on an H100 it halved the colorizer's time at 1024 pixels
     and slowed the style network; measure before choosing). ``describe()`` shows what the provider got.
@@ -91,14 +96,17 @@ def load(source: str | os.PathLike, backend: str = "auto", precision: str = "aut
     """
     parts = model_zoo.composite(source) if isinstance(source, str) else None
     if parts:  # one name, several graphs (the VAE): load each, join them
-        return COMPOSITES[source](*(load(part, backend, precision, threads=threads, cuda_graph=cuda_graph,
+        return COMPOSITES[source](*(load(part, backend, precision, threads=threads, spin=spin, cuda_graph=cuda_graph,
                                          provider_options=provider_options) for part in parts))
     resolved = sources.resolve(source)
     target, target_reason = selection.choose_target(backend, available_backends())
+    tuned = {}
     if backend == "auto" and not target.on_gpu and "fp32" in resolved.files:
-        target, target_reason = tuned_target(resolved.files["fp32"], target, target_reason)
+        target, target_reason, tuned = tuned_target(resolved.files["fp32"], target, target_reason)
+    threads = threads if threads is not None else tuned.get("threads")
+    spin = spin if spin is not None else tuned.get("spin", False)
     found, chosen, precision_reason = choose_file(precision, target, resolved)
-    options = backend_options(target, target_reason, cuda_graph, provider_options, chosen)
+    options = backend_options(target, target_reason, cuda_graph, provider_options, chosen, spin)
     engine = backend_classes()[target.backend](found, target, threads=threads, **options)
     task = found.metadata.task if found.metadata else None
     return model_class(task)(engine, found, chosen, resolved.description, [target_reason, precision_reason])

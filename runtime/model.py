@@ -10,8 +10,12 @@ import math
 import numpy as np
 
 from visionrt.artifact import Artifact, ArtifactMetadata
-from visionrt.errors import ArtifactError, UserInputError
+from visionrt.errors import ArtifactError, NonFiniteOutputError, UserInputError
 from visionrt.runtime.backends import Backend, TensorSpec
+from visionrt.runtime.profiles import Profile, profile_from_metadata
+
+
+DEFAULT_MAX_PIXELS = 1 << 27  # 134 megapixels: images above it are refused from their header, before decoding
 
 
 def shape_text(shape) -> str:
@@ -95,6 +99,48 @@ def servable(inputs: list[TensorSpec], outputs: list[TensorSpec], artifact: Arti
     return inputs
 
 
+class ShapeRules:
+    """What an artifact records about the shapes it takes beyond its graph: the range of each axis (the
+    profile TensorRT and OpenVINO are built for) and the side multiple of image-to-image networks, whose
+    graphs otherwise accept any size and return another (a 30x30 input to the style network gave 32x32)."""
+
+    def __init__(self, meta: ArtifactMetadata | None):
+        self.profile: Profile | None = None
+        self.multiple = 1
+        if meta is None:
+            return
+        try:
+            self.profile = profile_from_metadata(meta)
+        except ArtifactError:
+            pass
+        dynamic_sides = meta.input.layout == "NCHW" and None in meta.input.shape[1:]
+        if dynamic_sides and meta.preprocessing is not None:
+            self.multiple = meta.preprocessing.multiple
+
+    def __call__(self, name: str, shape: tuple[int, ...]) -> None:
+        if self.profile is not None and len(shape) == len(self.profile.min):
+            for axis, (low, got, high) in enumerate(zip(self.profile.min, shape, self.profile.max)):
+                if not low <= got <= high:
+                    what, fix = ("the batch", "split it") if axis == 0 else \
+                        (f"axis {axis}", "the task APIs tile large images")
+                    raise UserInputError(f"input '{name}': {what} is {got}, outside the artifact's range [{low}, {high}] "
+                                         f"(shape {tuple(shape)}); {fix}")
+        if self.multiple > 1 and (shape[-1] % self.multiple or shape[-2] % self.multiple):
+            padded = "x".join(str(-(-side // self.multiple) * self.multiple) for side in shape[-2:])
+            raise UserInputError(f"input '{name}': height and width must be multiples of {self.multiple}, got "
+                                 f"{shape[-2]}x{shape[-1]}; pad to {padded} (the task API pads and crops for you)")
+
+
+def check_outputs(results: list, names: list[str]) -> list:
+    """``results``, unless a float output holds NaN or Inf (the inputs were checked finite)."""
+    for value, name in zip(results, names):
+        if value.dtype.kind == "f" and not math.isfinite(np.vdot(value, value)) and not np.isfinite(value).all():
+            bad = int(value.size - np.count_nonzero(np.isfinite(value)))
+            raise NonFiniteOutputError(f"output '{name}' holds {bad} NaN or Inf value(s) for a finite input: the input "
+                                       "is beyond what the model computes (values far outside its training range?)")
+    return results
+
+
 class Model:
     """A model on one backend, device and precision. Task subclasses add e.g. ``classify``."""
 
@@ -104,11 +150,14 @@ class Model:
         if self.metadata is None and type(self) is not Model:
             raise ArtifactError(f"{source} carries no visionrt metadata, which {type(self).__name__} needs; use Model.run()")
         self.reasons = list(reasons)
+        self.max_pixels = DEFAULT_MAX_PIXELS  # the task APIs refuse larger images before decoding them
         self.inputs: list[TensorSpec] = servable(backend.inputs, backend.outputs, artifact)
         self.outputs: list[TensorSpec] = backend.outputs
         self._checks = {spec.name: InputCheck(spec) for spec in self.inputs}
         self._single = self._checks[self.inputs[0].name] if len(self.inputs) == 1 else None
         self._single_name = self.inputs[0].name
+        self._rules = ShapeRules(self.metadata)
+        self._output_names = [spec.name for spec in self.outputs]
 
     def run(self, x):
         """Run a float32 NCHW batch (or a dict of named inputs). One output comes back as an array,
@@ -119,7 +168,9 @@ class Model:
             feeds = self._check_feeds(x)
         else:
             raise UserInputError(f"this model has inputs {[s.name for s in self.inputs]}; pass a dict of arrays")
-        results = self._backend.run(feeds)
+        if self.metadata is not None:
+            self._rules(self.metadata.input.name, feeds[self.metadata.input.name].shape)
+        results = check_outputs(self._backend.run(feeds), self._output_names)
         if len(results) == 1:
             return results[0]
         return {spec.name: value for spec, value in zip(self.outputs, results)}

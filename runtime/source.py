@@ -21,28 +21,52 @@ class Source:
         return sorted(self.files)
 
 
+def written_as_path(source: str | os.PathLike) -> bool:
+    """The one precedence rule: a plain word (``digits``) is a zoo name, even where a folder of that name is
+    in the working directory; anything written as a path (a separator, a leading ``.`` or ``~``, an
+    ``.onnx`` ending, or a ``Path``) is a path."""
+    if not isinstance(source, str):
+        return True
+    return "/" in source or os.sep in source or source.startswith((".", "~")) or source.endswith(".onnx")
+
+
 def resolve(source: str | os.PathLike) -> Source:
-    path = Path(source)
+    if not written_as_path(source):
+        return _from_zoo(source)
+    path = Path(source).expanduser()
     if path.suffix == ".onnx":
+        if path.is_dir():
+            raise ArtifactError(f"{path} is a folder, not an ONNX file")
         if not path.is_file():
             raise ArtifactError(f"ONNX file not found: {path}")
         return Source(str(path), {"file": path})
     if path.is_dir():
         return _from_folder(path, str(path))
-    if isinstance(source, str) and os.sep not in source and "/" not in source:
-        return _from_zoo(source)
     raise ArtifactError(f"model source not found: {path} (expected a zoo name, a model folder or an .onnx file)")
 
 
+def loadable_names() -> list[str]:
+    """Every name ``load`` takes: the installed zoo models and the composites whose parts are installed."""
+    from visionrt import model_zoo
+    from visionrt.model_zoo import registry
+
+    found = [name for name in model_zoo.names() if model_zoo.installed(name)]
+    return sorted(found + [name for name, parts in registry.COMPOSITES.items()
+                           if all(part in found for part in parts)])
+
+
 def _from_zoo(name: str) -> Source:
+    import difflib
+
     from visionrt import model_zoo
 
     folder = model_zoo.model_dir(name)
-    if not folder.is_dir():
-        known = sorted(p.name for p in model_zoo.repository_path().iterdir() if model_zoo.installed(p.name)) \
-            if model_zoo.repository_path().is_dir() else []
-        raise UserInputError(f"unknown zoo model '{name}'; the zoo at {model_zoo.repository_path()} has: "
-                             f"{', '.join(known) or 'nothing'}")
+    if not model_zoo.installed(name):
+        known = loadable_names()
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise UserInputError(f"unknown zoo model '{name}'; {hint}the zoo at {model_zoo.repository_path()} has: "
+                             f"{', '.join(known) or 'nothing'} (a folder or file is written as a path, e.g. ./{name})")
     return _from_folder(folder, f"zoo model '{name}'")
 
 

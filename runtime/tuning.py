@@ -24,12 +24,23 @@ from visionrt.hashing import sha256_file
 from visionrt.runtime.machine import cpu_identity, cpu_name
 
 TUNED_PRECISION = "fp32"
+SPIN_SETTLE = 0.4  # s after a spinning candidate's turn, so that its threads park before the next is timed
 RECORD_FILE = "tuned.json"
+
+
+# What is tried on each CPU target: its defaults, one intra-op thread (no pool to wake for a tiny graph) and,
+# for ONNX Runtime, spinning workers (faster in a tight loop on one model; see backends.ort.SPINNING).
+SETTINGS = {"onnxruntime:cpu": ({}, {"threads": 1}, {"spin": True}), "openvino:cpu": ({}, {"threads": 1})}
+
+
+def label(target: str, options: dict) -> str:
+    return target + "".join(f" {key}={value}" for key, value in sorted(options.items()))
 
 
 @dataclass(frozen=True)
 class Timing:
     target: str  # "onnxruntime:cpu", "openvino:cpu"
+    options: dict  # load() settings beyond the target: {"threads": 1}, {"spin": True}
     p50_ms: float
     spread: float  # (p90 - p10) / p50 over the rounds
     rounds: int
@@ -40,13 +51,15 @@ class Record:
     model: str
     shape: tuple[int, ...]
     winner: str
+    options: dict  # the winner's settings
     timings: tuple[Timing, ...]
     key: dict  # what makes the record apply: cpu, libraries, artifact sha256
     tuned_at: str
 
     def reason(self) -> str:
-        times = ", ".join(f"{t.target} {t.p50_ms:.3g} ms" for t in sorted(self.timings, key=lambda t: t.p50_ms))
-        return (f"backend {self.winner}: measured fastest here by `visionrt tune` ({times}, p50 at "
+        times = ", ".join(f"{label(t.target, t.options)} {t.p50_ms:.3g} ms"
+                          for t in sorted(self.timings, key=lambda t: t.p50_ms)[:3])
+        return (f"backend {label(self.winner, self.options)}: measured fastest here by `visionrt tune` ({times}, p50 at "
                 f"{'x'.join(map(str, self.shape))}, {self.tuned_at})")
 
 
@@ -86,8 +99,11 @@ def applicable(model: str, onnx_file: Path, available: set[str], path: Path | No
     entry = read_records(path).get(model)
     if not entry or entry.get("key") != record_key(onnx_file) or entry.get("winner") not in available:
         return None
-    return Record(entry["model"], tuple(entry["shape"]), entry["winner"],
-                  tuple(Timing(**t) for t in entry["timings"]), entry["key"], entry["tuned_at"])
+    try:
+        return Record(entry["model"], tuple(entry["shape"]), entry["winner"], dict(entry["options"]),
+                      tuple(Timing(**t) for t in entry["timings"]), entry["key"], entry["tuned_at"])
+    except (KeyError, TypeError):
+        return None  # written by an older visionrt: tune again
 
 
 def tuning_shape(meta: ArtifactMetadata) -> tuple[int, ...]:
@@ -120,27 +136,31 @@ def interleaved(calls: dict[str, callable], seconds: float, min_rounds: int = 5,
     return {name: np.asarray(values) for name, values in samples.items()}
 
 
-def summarize(name: str, values: np.ndarray) -> Timing:
+def summarize(target: str, options: dict, values: np.ndarray) -> Timing:
     p10, p50, p90 = np.percentile(values, [10, 50, 90])
-    return Timing(name, round(float(p50), 4), round(float((p90 - p10) / p50), 3), len(values))
+    return Timing(target, options, round(float(p50), 4), round(float((p90 - p10) / p50), 3), len(values))
 
 
 def tune(model: str, seconds: float = 3.0, path: Path | None = None, warmup: int = 3) -> Record:
-    """Time every available CPU target on ``model``'s FP32 file and record the winner."""
+    """Time every available CPU target, with each of its SETTINGS, on ``model``'s FP32 file; record the winner."""
     from visionrt import runtime
 
     targets = [t.name for t in runtime.available_backends() if t.available and not t.on_gpu]
-    loaded = {name: runtime.load(model, backend=name, precision=TUNED_PRECISION) for name in targets}
-    first = next(iter(loaded.values()))
+    candidates = [(name, options) for name in targets for options in SETTINGS.get(name, ({},))]
+    loaded = {label(name, options): (name, options, runtime.load(model, backend=name, precision=TUNED_PRECISION,
+                                                               **options)) for name, options in candidates}
+    first = next(iter(loaded.values()))[2]
     shape = tuning_shape(first.metadata)
     batch = np.random.default_rng(0).random(shape, dtype=np.float32)
-    calls = {name: (lambda m=m: m.run(batch)) for name, m in loaded.items()}
+    calls = {key: (lambda m=m: m.run(batch)) for key, (_, _, m) in loaded.items()}
     for call in calls.values():
         for _ in range(warmup):
             call()
-    timings = tuple(summarize(name, values) for name, values in interleaved(calls, seconds).items())
-    winner = min(timings, key=lambda t: t.p50_ms).target
-    record = Record(model, shape, winner, timings, record_key(first.artifact.path),
+    spinning = {key: SPIN_SETTLE for key, (_, options, _) in loaded.items() if options.get("spin")}
+    measured = interleaved(calls, seconds, settle=spinning)
+    timings = tuple(summarize(*loaded[key][:2], values) for key, values in measured.items())
+    best = min(timings, key=lambda t: t.p50_ms)
+    record = Record(model, shape, best.target, best.options, timings, record_key(first.artifact.path),
                     time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     store(record, path)
     return record

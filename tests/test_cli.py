@@ -34,7 +34,7 @@ def test_run_classifies_the_samples_and_writes_results(tmp_path, capsys):
 
 def test_user_errors_exit_2_with_a_message(tmp_path, capsys):
     assert cli.main(["run", "digits", str(tmp_path / "missing.png")]) == 2
-    assert "visionrt run: error: image file not found" in capsys.readouterr().err
+    assert f"visionrt run: error: {tmp_path / 'missing.png'}: image file not found" in capsys.readouterr().err
     assert cli.main(["export", "digits", "--runs-dir", str(tmp_path)]) == 2
     assert "no checkpoint under" in capsys.readouterr().err
 

@@ -25,7 +25,8 @@ PROVIDER_CACHE = "onnxruntime-trt"
 # Worker threads that spin after a call keep their cores busy for a few hundred ms: on 2 cores, three other
 # sessions' spinning made an eager PyTorch call 14x slower (0.7 -> 9.7 ms, vae_decoder batch 256), and a
 # process serving several models has several sessions. Alone, spinning saved 10 us of 84 on digits and
-# nothing measurable on style or the denoiser, so visionrt's sessions wait without spinning.
+# nothing measurable on style or the denoiser, so visionrt's sessions wait without spinning unless told
+# (`spin=True`, which `visionrt tune` may find fastest for a tiny model called in a tight loop).
 SPINNING = "session.intra_op.allow_spinning"
 PROFILE_HINT = ("\nvisionrt gave the TensorRT provider the artifact's input shape range (trt_profile_*_shapes); "
                 "with any range given, ONNX Runtime wants one for every dynamic input of every TensorRT subgraph. "
@@ -113,8 +114,9 @@ class OnnxRuntimeBackend(Backend):
         return found
 
     def __init__(self, artifact: Artifact, target: Target, threads: int | None = None,
-                 provider_options: dict[str, str] | None = None):
-        """provider_options: the GPU provider's own options (ONNX Runtime's names), over visionrt's defaults."""
+                 provider_options: dict[str, str] | None = None, spin: bool = False):
+        """provider_options: the GPU provider's own options (ONNX Runtime's names), over visionrt's defaults.
+        spin: let idle worker threads spin between calls (see SPINNING)."""
         ort = _onnxruntime()
         provider = PROVIDERS[target.device][0]
         problem = provider_missing(ort, target.device)
@@ -123,7 +125,7 @@ class OnnxRuntimeBackend(Backend):
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        options.add_session_config_entry(SPINNING, "0")
+        options.add_session_config_entry(SPINNING, "1" if spin else "0")
         path = artifact.path
         self._disabled, self._profile = disabled_optimizers(artifact, target), tensorrt_profile(artifact.metadata, target)
         profile = provider_shapes(self._profile) if self._profile else {}

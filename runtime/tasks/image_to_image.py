@@ -11,18 +11,31 @@ from PIL import Image
 
 from visionrt.artifact import Preprocessing
 from visionrt.errors import UserInputError
-from visionrt.runtime.model import Model
+from visionrt.runtime.model import DEFAULT_MAX_PIXELS, Model
 from visionrt.runtime.tasks import images
 
 
-def to_rgb01(item) -> np.ndarray:
+BAND = 256  # rows per step of whole-image numpy work, so that its temporaries stay a band's, not an image's
+
+
+def bands(height: int):
+    return (slice(top, min(top + BAND, height)) for top in range(0, height, BAND))
+
+
+def to_rgb01(item, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Any image input as float32 RGB in [0, 1], shape (H, W, 3)."""
-    pil = images.flatten_alpha(images.to_pil(item)).convert("RGB")
-    return np.asarray(pil, dtype=np.float32) / 255.0
+    pil = images.flatten_alpha(images.to_pil(item, max_pixels)).convert("RGB")
+    rgb = np.asarray(pil, dtype=np.float32)  # a new array: divided in place
+    rgb /= 255.0
+    return rgb
 
 
 def to_image(array: np.ndarray) -> Image.Image:
-    return Image.fromarray(np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8))
+    """(H, W, C) floats in [0, 1] as an 8-bit PIL image, converted band by band."""
+    pixels = np.empty(array.shape, np.uint8)
+    for rows in bands(len(array)):
+        pixels[rows] = np.round(np.clip(array[rows], 0.0, 1.0) * 255.0)
+    return Image.fromarray(pixels)
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int, minimum: int = 16) -> np.ndarray:
@@ -90,7 +103,7 @@ class ImageToImage(Model):
 
     def _rgb_to_rgb(self, inputs):
         """RGB image(s) in, the network's RGB output at each input's size out (PIL)."""
-        return self._map(inputs, lambda item: to_image(self._apply(to_rgb01(item))))
+        return self._map(inputs, lambda item: to_image(self._apply(to_rgb01(item, self.max_pixels))))
 
 
 class Denoiser(ImageToImage):
@@ -119,13 +132,19 @@ def colorize_array(run, rgb: np.ndarray, work_size: int, multiple: int = 4) -> n
     ``run`` maps (1, 1, h, w) L/100 to (1, 2, h, w) ab/100."""
     from visionrt.runtime.tasks.color import lab_to_rgb, rgb_to_lab
 
-    lightness = rgb_to_lab(rgb)[..., :1]
-    height, width = lightness.shape[:2]
+    height, width = rgb.shape[:2]
+    lightness = np.empty((height, width, 1), np.float32)
+    for rows in bands(height):
+        lightness[rows] = rgb_to_lab(rgb[rows])[..., :1]
     scale = min(1.0, work_size / max(height, width))
     work = (max(multiple, round(height * scale / multiple) * multiple), max(multiple, round(width * scale / multiple) * multiple))
     small = resize_channels(lightness, work) / 100.0
     ab = run(np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32))[0].transpose(1, 2, 0) * 100.0
-    return lab_to_rgb(np.concatenate([lightness, resize_channels(ab.astype(np.float32), (height, width))], -1))
+    ab = resize_channels(ab.astype(np.float32), (height, width))
+    out = np.empty((height, width, 3), np.float32)
+    for rows in bands(height):
+        out[rows] = lab_to_rgb(np.concatenate([lightness[rows], ab[rows]], -1))
+    return out
 
 
 class Colorizer(ImageToImage):
@@ -134,7 +153,7 @@ class Colorizer(ImageToImage):
         treated as their lightness alone."""
         record = self._record()
         return self._map(inputs, lambda item: to_image(
-            colorize_array(self.run, to_rgb01(item), record.work_size or 256, record.multiple)))
+            colorize_array(self.run, to_rgb01(item, self.max_pixels), record.work_size or 256, record.multiple)))
 
 
 class SwapGraph(ImageToImage):
@@ -145,7 +164,7 @@ class SwapGraph(ImageToImage):
         resample = images.RESAMPLE[self._record().resample]
 
         def one(item):
-            pil = images.flatten_alpha(images.to_pil(item)).convert("RGB")
+            pil = images.flatten_alpha(images.to_pil(item, self.max_pixels)).convert("RGB")
             x = np.asarray(pil.resize((width, height), resample), np.float32).transpose(2, 0, 1)[None] / 255.0
             out = to_image(self.run(np.ascontiguousarray(x))[0].transpose(1, 2, 0))
             return out.resize(pil.size, Image.Resampling.BICUBIC) if pil.size != (width, height) else out

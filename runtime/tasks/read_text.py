@@ -4,7 +4,7 @@ The network stops at per-column log-probabilities; decoding happens here in nump
 takes the best class per column, collapses repeats and drops blanks.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from visionrt.runtime.tasks import images
 class Reading:
     text: str
     confidence: float  # probability of the greedy path: the product of each column's best probability
+    ink: str | None = None  # "dark" or "light" strokes, as found (or given) for this image
 
 
 def ctc_greedy_decode(log_probs: np.ndarray, alphabet: str, blank: int) -> list[Reading]:
@@ -33,11 +34,12 @@ def ctc_greedy_decode(log_probs: np.ndarray, alphabet: str, blank: int) -> list[
 
 
 class TextReader(Model):
-    def read(self, inputs, batch_size: int = 32):
+    def read(self, inputs, batch_size: int = 32, ink: str = "auto"):
         """Read one image (returns a Reading) or a list of images (returns a list), of any width.
 
-        Images are PIL images, file paths, or HxW / HxWxC arrays (uint8, or float in [0, 1]): dark digits on
-        a light background. Each is scaled to the model's height keeping its aspect ratio.
+        Images are PIL images, file paths, or HxW / HxWxC arrays (uint8, or float in [0, 1]), each scaled to
+        the model's height keeping its aspect ratio. ``ink``: "dark" digits on light paper, "light" on a dark
+        ground, or "auto" (default) to decide per image; each Reading says which.
         """
         meta = self.metadata  # the contract guarantees preprocessing, alphabet and blank for this task
         single = images.is_single_image(inputs)
@@ -45,7 +47,11 @@ class TextReader(Model):
         if not items:
             raise UserInputError("read() got an empty list of images")
         readings = []
+        batch_size = max(1, min(batch_size, meta.max_batch_size))
         for start in range(0, len(items), batch_size):
-            batch = images.preprocess(items[start : start + batch_size], meta.preprocessing)
-            readings.extend(ctc_greedy_decode(self.run(batch), meta.alphabet, meta.blank))
+            widest = self._rules.profile.max[-1] if self._rules.profile else None
+            batch, inks = images.prepare(items[start : start + batch_size], meta.preprocessing, ink, widest,
+                                         self.max_pixels)
+            readings.extend(replace(reading, ink=found) for reading, found in
+                            zip(ctc_greedy_decode(self.run(batch), meta.alphabet, meta.blank), inks))
         return readings[0] if single else readings

@@ -18,13 +18,17 @@ def ink_to_images(ink: np.ndarray) -> list[Image.Image]:
 
 
 class VAEEncoder(Model):
-    def encode(self, inputs) -> tuple[np.ndarray, np.ndarray]:
-        """(mu, logvar), each (N, latent), for one image or a list (PIL, paths or arrays, any size)."""
+    def encode(self, inputs, ink: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+        """(mu, logvar), each (N, latent), for one image or a list (PIL, paths or arrays, any size); ``ink`` as
+        for the digits classifier: "auto" turns light-on-dark digits over to the dark-on-light they were
+        trained as."""
         items = [inputs] if images.is_single_image(inputs) else list(inputs)
         if not items:
             raise UserInputError("encode() got an empty list of images")
-        out = self.run(images.preprocess(items, self.metadata.preprocessing))
-        return out["mu"], out["logvar"]
+        step = self.metadata.max_batch_size
+        outs = [self.run(images.prepare(items[i : i + step], self.metadata.preprocessing, ink,
+                                        max_pixels=self.max_pixels)[0]) for i in range(0, len(items), step)]
+        return np.concatenate([o["mu"] for o in outs]), np.concatenate([o["logvar"] for o in outs])
 
 
 class VAEDecoder(Model):
@@ -38,7 +42,8 @@ class VAEDecoder(Model):
             z = z[None]
         if z.ndim != 2 or z.shape[1] != self.latent:
             raise UserInputError(f"z must have shape (N, {self.latent}) or ({self.latent},), got {z.shape}")
-        return self.run(np.ascontiguousarray(z))
+        step = self.metadata.max_batch_size
+        return np.concatenate([self.run(np.ascontiguousarray(z[i : i + step])) for i in range(0, len(z), step)])
 
     def decode(self, z) -> list[Image.Image]:
         return ink_to_images(self.decode_ink(z))
@@ -71,7 +76,7 @@ class VAE:
         single = images.is_single_image(inputs)
         items = [inputs] if single else list(inputs)
         mu, _ = self.encode(items)
-        sizes = [images.to_pil(item).size for item in items]
+        sizes = [images.to_pil(item, self.encoder.max_pixels).size for item in items]
         out = [image.resize(size, Image.Resampling.BICUBIC) for image, size in zip(self.decode(mu), sizes)]
         return out[0] if single else out
 

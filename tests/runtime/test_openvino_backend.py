@@ -57,7 +57,7 @@ def test_bf16_is_refused_on_a_backend_that_cannot_compute_it():
 
 def test_a_shape_outside_the_artifacts_range_is_refused_before_openvino():
     model = runtime.load("style", backend="openvino")
-    with pytest.raises(UserInputError, match=r"axis 3 is 2048, outside the engine's profile \[16, 1024\]"):
+    with pytest.raises(UserInputError, match=r"axis 3 is 2048, outside the artifact's range \[16, 1024\]"):
         model.run(np.zeros((1, 3, 64, 2048), np.float32))
 
 

@@ -57,7 +57,7 @@ def test_a_dynamic_width_reader_gets_buffers_per_shape_and_refuses_widths_outsid
     for width in (32, 96, 32):
         x = rng.random((2, 1, 16, width), dtype=np.float32)
         np.testing.assert_allclose(engine.run(x), reference.run(x), rtol=1e-5, atol=1e-5)
-    with pytest.raises(Exception, match="axis 3 is 2048, outside the engine's profile"):
+    with pytest.raises(Exception, match="axis 3 is 2048, outside the artifact's range"):
         engine.run(np.zeros((1, 1, 16, 2048), np.float32))
 
 

@@ -33,12 +33,14 @@ def digits_fp32():
 
 def forged(winner: str, **key_changes) -> tuning.Record:
     key = {**tuning.record_key(digits_fp32()), **key_changes}
-    return tuning.Record("digits", (1, 1, 8, 8), winner, (tuning.Timing(winner, 0.05, 0.1, 10),), key, "now")
+    return tuning.Record("digits", (1, 1, 8, 8), winner, {}, (tuning.Timing(winner, {}, 0.05, 0.1, 10),), key, "now")
 
 
 def test_tune_records_the_winner_and_auto_then_uses_it_and_says_so(records):
     record = tuning.tune("digits", seconds=0.2)
     assert record.winner in cpu_targets() and {t.target for t in record.timings} == cpu_targets()
+    assert {tuning.label(t.target, t.options) for t in record.timings} >= {"onnxruntime:cpu", "onnxruntime:cpu threads=1",
+                                                                          "onnxruntime:cpu spin=True"}
     model = runtime.load("digits")
     assert model.describe()["backend"] == record.winner.split(":")[0]
     assert "measured fastest here by `visionrt tune`" in model.reasons[0]
@@ -64,3 +66,19 @@ def test_a_record_whose_winner_is_not_installed_falls_back_to_the_static_order()
     tuning.store(replace(forged("openvino:cpu"), winner="somebackend:cpu"))
     assert tuning.applicable("digits", digits_fp32(), cpu_targets()) is None
     assert runtime.load("digits").describe()["backend"] == "onnxruntime"
+
+
+def test_the_winners_settings_travel_with_it_and_a_callers_own_setting_wins():
+    tuning.store(replace(forged("onnxruntime:cpu"), options={"threads": 1, "spin": True}))
+    described = runtime.load("digits").describe()
+    assert described["intra_op_threads"] == 1 and described["threads_spin"] is True
+    assert runtime.load("digits", threads=2, spin=False).describe()["threads_spin"] is False
+
+
+def test_spin_is_refused_where_it_means_nothing():
+    from visionrt.errors import UserInputError
+
+    if "openvino:cpu" not in cpu_targets():
+        pytest.skip("needs OpenVINO")
+    with pytest.raises(UserInputError, match="spin=True is for ONNX Runtime's CPU provider"):
+        runtime.load("digits", backend="openvino", spin=True)

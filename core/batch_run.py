@@ -1,0 +1,92 @@
+"""`visionrt run` over many files: each input judged on its own, good results kept, bad ones named, and no
+output ever written over another.
+
+Outputs go to ``<out>/<stem>_<suffix>.png``; when two inputs share a stem (``a/x.png`` and ``b/x.png``), every
+output mirrors its input's path below the inputs' common folder instead, so that each gets its own file.
+An output that already exists is kept, and its input reported, unless ``overwrite``.
+"""
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from visionrt import atomic
+from visionrt.errors import UserInputError, VisionRTError
+
+
+@dataclass
+class Outcome:
+    results: list[dict] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)  # {"input": path, "error": message}
+
+    def fail(self, path: str, error: str) -> None:
+        self.failed.append({"input": path, "error": error})
+
+
+def writable_folder(folder: Path) -> Path:
+    """``folder``, created if needed, once a file can be written in it; UserInputError naming why not."""
+    if folder.exists() and not folder.is_dir():
+        raise UserInputError(f"-o {folder} is a file; pass a folder for the outputs")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".visionrt-probe-"):
+            pass
+    except OSError as exc:
+        raise UserInputError(f"-o {folder} is not writable: {exc.strerror or exc}") from exc
+    return folder
+
+
+def output_paths(files: list[str], folder: Path, suffix: str, extension: str = ".png") -> dict[str, Path]:
+    """One distinct output path per input (see the module docstring)."""
+    stems = [Path(f).stem for f in files]
+    if len(set(stems)) == len(stems):
+        return {f: folder / f"{stem}_{suffix}{extension}" for f, stem in zip(files, stems)}
+    absolute = [Path(f).resolve() for f in files]
+    common = Path(os.path.commonpath([str(p.parent) for p in absolute]))
+    return {f: folder / p.parent.relative_to(common) / f"{p.stem}_{suffix}{extension}" for f, p in zip(files, absolute)}
+
+
+def free_name(path: Path, overwrite: bool) -> Path:
+    """``path``, or with overwrite off and ``path`` taken, the first free ``<stem>-<n><suffix>`` beside it."""
+    if overwrite or not path.exists():
+        return path
+    n = 1
+    while (candidate := path.with_name(f"{path.stem}-{n}{path.suffix}")).exists():
+        n += 1
+    return candidate
+
+
+def each(files: list[str], work, outcome: Outcome) -> list[tuple[str, object]]:
+    """(file, result) for every file ``work`` accepts; the rest are recorded in ``outcome`` with the reason."""
+    done = []
+    for path in files:
+        try:
+            done.append((path, work(path)))
+        except VisionRTError as exc:
+            outcome.fail(path, str(exc))
+    return done
+
+
+def batched(files: list[str], work_many, outcome: Outcome) -> list[tuple[str, object]]:
+    """``work_many`` on all files at once (batched inference); if any input is refused, file by file."""
+    try:
+        return list(zip(files, work_many(files)))
+    except VisionRTError:
+        return each(files, lambda path: work_many([path])[0], outcome)
+
+
+def write_images(done: list[tuple[str, object]], targets: dict[str, Path], overwrite: bool, outcome: Outcome) -> None:
+    for path, image in done:
+        target = targets[path]
+        if target.exists() and not overwrite:
+            outcome.fail(path, f"{target} exists; pass --overwrite to replace it")
+            continue
+        try:
+            with atomic.atomic_path(target) as tmp:
+                image.save(tmp, format="PNG")
+        except OSError as exc:
+            outcome.fail(path, f"cannot write {target}: {exc.strerror or exc}")
+            continue
+        outcome.results.append({"input": path, "output": str(target)})
+        print(f"{path} -> {target}")
