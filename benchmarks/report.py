@@ -86,9 +86,30 @@ def markdown(result: dict) -> str:
     if result.get("bars"):
         parts += ["## Bars (CPU: set for the digits classifier; TensorRT: for style and colorizer; the same "
                   "figures, for information, for other models)",
-                  *[f"- {name}: {bar['value']:.3g} (bar {bar['bar']}): {'met' if bar['met'] else 'NOT met'}"
-                    for name, bar in result["bars"].items()], ""]
+                  *[bar_line(name, bar) for name, bar in result["bars"].items()], ""]
     return "\n".join(parts)
+
+
+def bar_line(name: str, bar: dict) -> str:
+    from visionrt.benchmarks.harness import BAR_SOURCES
+
+    return (f"- {name}: {bar['value']:.3g}, bar {bar['bar']} ({BAR_SOURCES.get(name, 'see the README')}): "
+            f"{'met' if bar['met'] else 'NOT met'}")
+
+
+TERMINAL = (("name", "runner"), ("backend", "backend"), ("precision", "precision"), ("timing", "timing"),
+            ("batch", "batch"), ("height", "h"), ("width", "w"), ("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"),
+            ("speedup_vs_eager_fp32", "speedup"), ("max_abs_error_vs_eager_fp32", "max err"))
+
+
+def terminal(result: dict) -> str:
+    """The rows in columns that fit a terminal, and the bars; the Markdown report keeps every column."""
+    columns, headers = zip(*TERMINAL)
+    rows = [[_cell(row.get(c)) for c in columns] for row in result["rows"]]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = lambda cells: "  ".join(cell.ljust(width) for cell, width in zip(cells, widths))  # noqa: E731
+    return "\n".join([line(headers), *(line(r) for r in rows), "",
+                      *[bar_line(name, bar) for name, bar in result.get("bars", {}).items()]])
 
 
 def plot(result: dict, path: Path) -> Path:

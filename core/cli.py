@@ -165,7 +165,7 @@ def add_run(sub) -> None:
                                         "swap() and (vae) reconstruct() write "
                                         "<name>_<denoised|colorized|stylized|swapped_to_X|reconstructed>.png into -o DIR.")
     parser.add_argument("model", help="zoo name, model folder or .onnx file")
-    parser.add_argument("inputs", nargs="+", type=Path, help="image files")
+    parser.add_argument("inputs", nargs="+", help="image files")
     parser.add_argument("--backend", default="auto", help="auto, onnxruntime, or backend:device (default auto)")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"),
                         help="bf16: OpenVINO on CPUs with native BF16 (default auto)")
@@ -193,10 +193,11 @@ def cmd_run(args) -> int:
         writable_folder(args.output)
     model = runtime.load(str(args.model), backend=args.backend, precision=args.precision)
     reasons = model.reasons
-    print(f"{model!r}: {reasons[0].split(';')[0]}")
+    choice = reasons[0].split(";")[0].split(" (")[0]  # the choice alone; --verbose and describe() keep the why
+    print(f"{model!r}: {choice}")
     for reason in reasons if args.verbose else []:
         print(f"  {reason}")
-    files, outcome = [str(p) for p in args.inputs], Outcome()
+    files, outcome = list(args.inputs), Outcome()
     if hasattr(model, "classify"):
         for path, p in batched(files, lambda items: model.classify(items, top_k=args.top_k, ink=args.ink), outcome):
             outcome.results.append({"input": path, "label": p.label, "probability": p.probability, "top_k": p.top_k,
@@ -221,7 +222,8 @@ def cmd_run(args) -> int:
     if args.output:
         target = free_name(args.output / f"results_{Path(str(args.model)).stem}.json", args.overwrite)
         summary = {key: model.describe().get(key) for key in ("model", "task", "backend", "device", "precision")}
-        atomic.write_text(target, json.dumps({"model": {**summary, "reasons": reasons}, "results": outcome.results,
+        atomic.write_text(target, json.dumps({"model": {**summary, "choice": choice},
+                                              "results": outcome.results,
                                               "failed": outcome.failed}, indent=1))
         print(f"wrote {target}")
     for failure in outcome.failed:
@@ -264,8 +266,8 @@ def cmd_bench(args) -> int:
                                  sizes=tuple(args.sizes), concurrency=tuple(args.concurrency),
                                  progress=not args.no_progress)
     result = harness.run(config)
-    print(report.markdown(result))
-    print(f"wrote {args.out}/bench_{args.model}.{{json,md,png}}")
+    print(report.terminal(result))
+    print(f"wrote {args.out}/bench_{args.model}.{{json,md,png}} (every column, cold start, overhead)")
     return 0
 
 

@@ -100,9 +100,13 @@ def test_a_tiny_file_that_would_become_a_huge_strip_is_refused_before_it_is_resi
 
 # ---- clear errors instead of raw ones ----------------------------------------------------------------------
 
-def test_a_folder_given_as_an_image_is_called_a_folder(tmp_path):
+def test_a_folder_given_as_an_image_is_called_a_folder_and_an_address_an_address(tmp_path, capsys):
     with pytest.raises(UserInputError, match="is a folder, not an image file"):
         runtime.load("digits").classify(tmp_path)
+    with pytest.raises(UserInputError, match="https://example.org/seven.png is an address; visionrt reads local files"):
+        runtime.load("digits").classify("https://example.org/seven.png")
+    assert cli.main(["run", "digits", "https://example.org/seven.png"]) == 2
+    assert "https://example.org/seven.png is an address" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("typo, meant", [("vea", "vae"), ("digts", "digits"), ("faceswp", "faceswap")])

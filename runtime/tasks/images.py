@@ -25,6 +25,8 @@ def to_pil(item, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """``item`` as a PIL image the way a photo viewer shows it (upright, 8 bits a channel), or UserInputError."""
     if isinstance(item, Image.Image):
         return viewable(item, "the image", max_pixels)
+    if isinstance(item, str) and "://" in item:
+        raise UserInputError(f"{item} is an address; visionrt reads local files only: download it first")
     if isinstance(item, (str, os.PathLike)):
         return _open(Path(item), max_pixels)
     if isinstance(item, np.ndarray):
