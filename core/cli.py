@@ -222,9 +222,11 @@ def cmd_run(args) -> int:
     if args.output:
         target = free_name(args.output / f"results_{Path(str(args.model)).stem}.json", args.overwrite)
         summary = {key: model.describe().get(key) for key in ("model", "task", "backend", "device", "precision")}
-        atomic.write_text(target, json.dumps({"model": {**summary, "choice": choice},
-                                              "results": outcome.results,
-                                              "failed": outcome.failed}, indent=1))
+        try:
+            atomic.write_text(target, json.dumps({"model": {**summary, "choice": choice}, "results": outcome.results,
+                                                  "failed": outcome.failed}, indent=1))
+        except OSError as exc:  # a full disk, a folder made read-only since the check
+            raise VisionRTError(f"cannot write {target}: {exc.strerror or exc}") from exc
         print(f"wrote {target}")
     for failure in outcome.failed:
         print(f"visionrt run: error: {failure['input']}: {failure['error']}", file=sys.stderr)
