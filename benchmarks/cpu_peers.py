@@ -226,7 +226,7 @@ def plot(result: dict, path: Path) -> Path:
         values = [next((r["speedup_vs_eager_fp32"] for r in c["rows"] if r["row"].split(" (")[0] == name), 0)
                   for c in cases]
         axis.bar(np.arange(len(cases)) + index * width, values, width, label=name)
-    axis.set_xticks(np.arange(len(cases)) + 0.4, [f"{c['model']}\n{'x'.join(map(str, c['shape'][-2:]))}"
+    axis.set_xticks(np.arange(len(cases)) + 0.4, [f"{c['model']}\n{'x'.join(map(str, c['shape']))}"
                                                    for c in cases], fontsize=7)
     axis.axhline(1.0, color="black", linewidth=0.8)
     axis.set_ylabel("speedup vs eager PyTorch FP32 (median per round)")
