@@ -90,7 +90,8 @@ def _eager_loader(weights: Path, device: str, mode: str | None, host_io: bool):
 
 
 def runtime_candidates(model_dir: Path, devices: list[str], single_thread: bool = False) -> list[Candidate]:
-    """One row per available runtime target (on the requested devices) and per precision in the artifact.
+    """One row per available runtime target (on the requested devices) and per precision in the artifact (the
+    gated INT8 file on CPU targets only).
     ``single_thread`` adds an FP32 CPU row whose session runs one intra-op thread (``threads=1``): the
     setting for many concurrent callers, each bringing its own thread, as the concurrency sweep compares."""
     from visionrt import runtime
@@ -101,7 +102,7 @@ def runtime_candidates(model_dir: Path, devices: list[str], single_thread: bool 
     for target in runtime.available_backends():
         if not target.available or ("cuda" if target.on_gpu else "cpu") not in devices:
             continue
-        for precision in precisions:
+        for precision in [p for p in precisions if p != "int8" or not target.on_gpu]:  # INT8 files are for CPUs
             native = target.backend == "tensorrt"
             found.append(Candidate("visionrt", target.name, "cuda" if target.on_gpu else "cpu", precision, "host",
                                    _runtime_loader(model_dir, target.name, precision),

@@ -112,13 +112,23 @@ def bare_rows(model: str, batch: np.ndarray) -> list[Row]:
 
 
 def visionrt_rows(model: str, batch: np.ndarray) -> list[Row]:
+    """visionrt on each CPU target at FP32 and, where a gated INT8 file is installed, at INT8."""
     from visionrt import runtime
+    from visionrt.errors import VisionRTError
+    from visionrt.runtime import source
 
+    have = source.resolve(model).precisions()
     rows = []
     for target in runtime.available_backends():
-        if target.available and not target.on_gpu:
-            loaded = runtime.load(model, backend=target.name, precision="fp32")
-            rows.append(Row(f"visionrt {target.name}", lambda m=loaded: m.run(batch), "fp32"))
+        if not target.available or target.on_gpu:
+            continue
+        for precision in [p for p in ("fp32", "int8") if p in have]:
+            try:
+                loaded = runtime.load(model, backend=target.name, precision=precision)
+            except VisionRTError:  # OpenVINO refuses the reader's INT8 LSTM graph; tune records why
+                continue
+            rows.append(Row(f"visionrt {target.name}{'' if precision == 'fp32' else ' int8'}",
+                            lambda m=loaded: m.run(batch), precision))
     auto = runtime.load(model)
     described = auto.describe()
     rows.append(Row(f"visionrt auto ({described['backend']})", lambda: auto.run(batch), auto.precision,

@@ -13,7 +13,7 @@ import numpy as np
 from visionrt import model_zoo
 from visionrt.benchmarks import candidates as cands
 from visionrt.benchmarks import environment, report, timing
-from visionrt.errors import UserInputError
+from visionrt.errors import UserInputError, VisionRTError
 from visionrt.export import validate
 from visionrt.extras import require
 
@@ -150,7 +150,12 @@ def run(config: BenchConfig) -> dict:
     for candidate in rows_to_time:
         prepared = candidate.prepare() if candidate.prepare else None
         started = time.perf_counter()
-        bind = candidate.load()
+        try:
+            bind = candidate.load()
+        except VisionRTError as exc:  # e.g. OpenVINO cannot compile the reader's INT8 LSTM graph: said, not fatal
+            cold.append({**_identity(candidate), "refused": str(exc)[:500]})
+            bar.update(len(shapes))
+            continue
         call, fetch = bind(batch_of(real, 1))
         fetch()
         if candidate.device == "cuda":

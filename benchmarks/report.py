@@ -63,8 +63,8 @@ def markdown(result: dict) -> str:
              "## Latency", markdown_table(result["rows"]), "",
              "## Cold start (load and first call, batch 1; an engine build before it is reported on its own)",
              markdown_table(result["cold_start"], ("name", "backend", "device", "precision", "timing",
-                                                   "load_and_first_call_ms", "prepared"),
-                            ("runner", "backend", "device", "precision", "timing", "ms", "before it")), ""]
+                                                   "load_and_first_call_ms", "prepared", "refused"),
+                            ("runner", "backend", "device", "precision", "timing", "ms", "before it", "refused")), ""]
     if result.get("copies"):
         columns = ("batch", "width", "h2d_p50_ms", "compute_p50_ms", "d2h_p50_ms", "copy_share")
         parts += ["## Copies versus compute (eager FP32 on CUDA, CUDA events, p50)",

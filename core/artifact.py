@@ -20,7 +20,7 @@ METADATA_KEY = "visionrt"
 SCHEMA_NAME = "visionrt-metadata"
 SCHEMA_VERSION = 1
 SCHEMA = f"{SCHEMA_NAME}/{SCHEMA_VERSION}"
-FILES = {"fp32": "model.onnx", "fp16": "model_fp16.onnx"}  # precision -> file name in a version folder
+FILES = {"fp32": "model.onnx", "fp16": "model_fp16.onnx", "int8": "model_int8.onnx"}  # precision -> file name
 PRECISIONS = tuple(FILES)
 WEIGHTS_FILE, REPORT_FILE, CONFIG_FILE, CARD_FILE = "weights.pt", "export_report.json", "config.pbtxt", "MODEL_CARD.md"
 RESAMPLE_NAMES = ("box", "bilinear", "bicubic", "nearest")
@@ -318,11 +318,14 @@ class Artifact:
     metadata: ArtifactMetadata | None  # None: a plain ONNX file, served by run() alone
     float16: bool  # from the graph: some tensor is FP16 (weights, casts or typed values)
     opset: int | None
+    int8: bool = False  # from the graph: it holds quantize/dequantize (or integer) ops
 
     @property
     def precision(self) -> str:
         """What the file computes at: the metadata's word, which :func:`read` has checked against the graph."""
-        return self.metadata.precision if self.metadata else ("fp16" if self.float16 else "fp32")
+        if self.metadata:
+            return self.metadata.precision
+        return "int8" if self.int8 else ("fp16" if self.float16 else "fp32")
 
     @property
     def name(self) -> str:
@@ -337,11 +340,12 @@ def read(path: str | Path) -> Artifact:
     facts = read_facts(path)
     text = facts.metadata.get(METADATA_KEY)
     metadata = parse(text, str(path)) if text is not None else None
-    if metadata is not None and (metadata.precision == "fp16") != facts.float16:
-        holds = "FP16 tensors" if facts.float16 else "no FP16 tensor"
-        raise ArtifactError(f"{path}: the metadata says precision {metadata.precision} but the graph holds {holds}; "
-                            "the file and its metadata disagree, re-export the model")
-    return Artifact(path, metadata, facts.float16, facts.opset)
+    for precision, fact, what in (("fp16", facts.float16, "FP16 tensors"), ("int8", facts.int8, "quantized ops")):
+        if metadata is not None and (metadata.precision == precision) != fact:
+            holds = what if fact else f"no {what}"
+            raise ArtifactError(f"{path}: the metadata says precision {metadata.precision} but the graph holds {holds}; "
+                                "the file and its metadata disagree, re-export the model")
+    return Artifact(path, metadata, facts.float16, facts.opset, facts.int8)
 
 
 def embed(model_proto, metadata: ArtifactMetadata) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from visionrt.errors import ArtifactError
 
 FLOAT16 = 10  # onnx.TensorProto.FLOAT16
+QUANTIZED_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger"}
 # Field numbers from onnx.proto (ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto, ...).
 MODEL_GRAPH, MODEL_OPSET, MODEL_METADATA = 7, 8, 14
 GRAPH_NODE, GRAPH_INITIALIZER, GRAPH_VALUES = 1, 5, (11, 12, 13)  # input, output, value_info
@@ -27,6 +28,7 @@ class OnnxFacts:
     metadata: dict[str, str]  # metadata_props, key -> value
     opset: int | None  # of the default ("" or "ai.onnx") domain
     float16: bool  # some tensor of the graph (or a subgraph) is FP16: a weight, a Cast target, a typed value
+    int8: bool = False  # the graph quantizes: QuantizeLinear/DequantizeLinear or integer ops
 
 
 class _Truncated(Exception):
@@ -116,6 +118,15 @@ def _node_is_fp16(node: memoryview) -> bool:
     return False
 
 
+def _graph_quantizes(graph: memoryview) -> bool:
+    for number, wire, node in fields(graph):
+        if number == GRAPH_NODE and wire == 2:
+            for field_number, field_wire, value in fields(node):
+                if field_number == NODE_OP_TYPE and field_wire == 2 and _text(value) in QUANTIZED_OPS:
+                    return True
+    return False
+
+
 def _graph_is_fp16(graph: memoryview) -> bool:
     for number, wire, value in fields(graph):
         if wire != 2:
@@ -146,7 +157,7 @@ def read_facts(path: str | Path) -> OnnxFacts:
         data = memoryview(path.read_bytes())
     except OSError as exc:
         raise ArtifactError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    metadata, opset, float16, graphs = {}, None, False, 0
+    metadata, opset, float16, int8, graphs = {}, None, False, False, 0
     try:
         for number, wire, value in fields(data):
             if wire != 2:
@@ -161,9 +172,10 @@ def read_facts(path: str | Path) -> OnnxFacts:
             elif number == MODEL_GRAPH:
                 graphs += 1
                 float16 = float16 or _graph_is_fp16(value)
+                int8 = int8 or _graph_quantizes(value)
     except (_Truncated, RecursionError) as exc:
         raise ArtifactError(f"{path} is not a readable ONNX file (damaged or truncated near byte "
                             f"{exc.args[0] if exc.args else '?'}); re-export or copy it again") from exc
     if graphs != 1:
         raise ArtifactError(f"{path} is not an ONNX model: it holds {graphs} graphs, expected one")
-    return OnnxFacts(metadata, opset, float16)
+    return OnnxFacts(metadata, opset, float16, int8)

@@ -57,7 +57,8 @@ def _parity_rows(parity: dict) -> list[str]:
     for check, result in parity.items():
         for name, figures in result["sets"].items():
             agreement, psnr = figures.get("top1_agreement"), figures.get("psnr_db")
-            rows.append(f"| {check} | {name} | {figures['samples']} | {figures['max_abs_error']:.2e} | "
+            samples, error = figures.get("samples", "-"), figures.get("max_abs_error")
+            rows.append(f"| {check} | {name} | {samples} | {'-' if error is None else f'{error:.2e}'} | "
                         f"{'-' if agreement is None else f'{agreement:.4f}'} | {'-' if psnr is None else f'{psnr:.1f}'} |")
     return rows
 

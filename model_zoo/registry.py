@@ -27,6 +27,9 @@ class ModelSpec:
     output_names: tuple[str, ...]
     max_batch_size: int = 64  # what Triton's config.pbtxt and the benchmark sweep declare
     baselines: str | None = None  # "module:function" measuring baselines on the same split: payload -> {name: value}
+    # "module:function": payload -> real network inputs from the training split, for INT8 calibration;
+    # defaults to the validation_data module's calibration_inputs
+    calibration_data: str | None = None
     dynamic_axes: dict[int, str] = field(default_factory=dict)  # input axes besides batch that vary, e.g. {3: "width"}
     dynamic_ranges: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # (min, opt, max) per such axis
     bench_widths: tuple[int, ...] = ()  # for dynamic-width models: the width sweep the benchmark runs at batch 1
@@ -56,6 +59,11 @@ def get(name: str) -> ModelSpec:
         return _REGISTRY[name]
     except KeyError:
         raise UserInputError(f"unknown zoo model '{name}'; known models: {', '.join(names())}") from None
+
+
+def calibration_source(spec: ModelSpec) -> str:
+    """Where ``spec``'s INT8 calibration inputs come from: its own entry, or its trainer's calibration_inputs."""
+    return spec.calibration_data or spec.validation_data.partition(":")[0] + ":calibration_inputs"
 
 
 def resolve(target: str) -> Any:

@@ -105,6 +105,8 @@ def load(source: str | os.PathLike, backend: str = "auto", precision: str = "aut
         target, target_reason, tuned = tuned_target(resolved.files["fp32"], target, target_reason)
     threads = threads if threads is not None else tuned.get("threads")
     spin = spin if spin is not None else tuned.get("spin", False)
+    if precision == "auto" and "precision" in tuned:  # an INT8 file that passed its gate and measured fastest
+        precision = tuned["precision"]
     found, chosen, precision_reason = choose_file(precision, target, resolved)
     options = backend_options(target, target_reason, cuda_graph, provider_options, chosen, spin)
     engine = backend_classes()[target.backend](found, target, threads=threads, **options)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from visionrt.errors import BackendUnavailableError, UserInputError
 from visionrt.runtime.backends import Target, backend_classes
 
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
 EXECUTION_ONLY = {"bf16": "fp32"}  # precisions an engine computes at from another precision's file
 
 

@@ -6,8 +6,9 @@ So every available CPU target is timed on the model's own file, interleaved (eac
 candidate once, in turn, so a change of load hits all alike), and the winner is recorded per machine: keyed
 by the CPU (name, architecture, ISA flags), the library versions and the artifact's sha256, so that a new
 CPU, an upgrade or a re-export makes the record inapplicable instead of wrong. ``load(backend="auto")``
-uses a record that applies and says so in ``reasons``. Only FP32 is tuned: BF16 and INT8 may be chosen
-by ``auto`` only through accuracy gates, which BF16 does not have yet.
+uses a record that applies and says so in ``reasons``. The FP32 file and, where the exporter installed one,
+the INT8 file are tuned: an INT8 file exists only once it has passed its gate against FP32 on held-out data.
+BF16 has no gate yet, so ``auto`` never picks it.
 """
 
 import json
@@ -23,7 +24,7 @@ from visionrt.artifact import ArtifactMetadata
 from visionrt.hashing import sha256_file
 from visionrt.runtime.machine import cpu_identity, cpu_name
 
-TUNED_PRECISION = "fp32"
+TUNED_PRECISIONS = ("fp32", "int8")
 SPIN_SETTLE = 0.4  # s after a spinning candidate's turn, so that its threads park before the next is timed
 RECORD_FILE = "tuned.json"
 
@@ -55,6 +56,7 @@ class Record:
     timings: tuple[Timing, ...]
     key: dict  # what makes the record apply: cpu, libraries, artifact sha256
     tuned_at: str
+    refused: dict = None  # combinations an engine would not load, with its words
 
     def reason(self) -> str:
         times = ", ".join(f"{label(t.target, t.options)} {t.p50_ms:.3g} ms"
@@ -71,6 +73,12 @@ def library_versions() -> dict[str, str]:
         except ImportError:
             continue
     return found
+
+
+def fp32_file(model: str) -> Path:
+    from visionrt.runtime import source
+
+    return source.resolve(model).files["fp32"]
 
 
 def record_key(onnx_file: Path) -> dict:
@@ -101,7 +109,7 @@ def applicable(model: str, onnx_file: Path, available: set[str], path: Path | No
         return None
     try:
         return Record(entry["model"], tuple(entry["shape"]), entry["winner"], dict(entry["options"]),
-                      tuple(Timing(**t) for t in entry["timings"]), entry["key"], entry["tuned_at"])
+                      tuple(Timing(**t) for t in entry["timings"]), entry["key"], entry["tuned_at"], entry.get("refused"))
     except (KeyError, TypeError):
         return None  # written by an older visionrt: tune again
 
@@ -142,13 +150,26 @@ def summarize(target: str, options: dict, values: np.ndarray) -> Timing:
 
 
 def tune(model: str, seconds: float = 3.0, path: Path | None = None, warmup: int = 3) -> Record:
-    """Time every available CPU target, with each of its SETTINGS, on ``model``'s FP32 file; record the winner."""
+    """Time every available CPU target, with each of its SETTINGS, on ``model``'s FP32 and gated INT8 files;
+    record the winner. A combination an engine refuses (OpenVINO cannot compile the reader's INT8 LSTM
+    graph) is left out and named in the record."""
     from visionrt import runtime
+    from visionrt.errors import VisionRTError
+    from visionrt.runtime import source
 
     targets = [t.name for t in runtime.available_backends() if t.available and not t.on_gpu]
-    candidates = [(name, options) for name in targets for options in SETTINGS.get(name, ({},))]
-    loaded = {label(name, options): (name, options, runtime.load(model, backend=name, precision=TUNED_PRECISION,
-                                                               **options)) for name, options in candidates}
+    have = [p for p in TUNED_PRECISIONS if p in source.resolve(model).precisions()]
+    candidates = [(name, {**options, **({"precision": p} if p != "fp32" else {})})
+                  for p in have for name in targets for options in SETTINGS.get(name, ({},))]
+    loaded, refused = {}, {}
+    for name, options in candidates:
+        settings = {key: value for key, value in options.items() if key != "precision"}
+        try:
+            model_object = runtime.load(model, backend=name, precision=options.get("precision", "fp32"), **settings)
+        except VisionRTError as exc:
+            refused[label(name, options)] = str(exc)[:300]
+            continue
+        loaded[label(name, options)] = (name, options, model_object)
     first = next(iter(loaded.values()))[2]
     shape = tuning_shape(first.metadata)
     batch = np.random.default_rng(0).random(shape, dtype=np.float32)
@@ -160,8 +181,8 @@ def tune(model: str, seconds: float = 3.0, path: Path | None = None, warmup: int
     measured = interleaved(calls, seconds, settle=spinning)
     timings = tuple(summarize(*loaded[key][:2], values) for key, values in measured.items())
     best = min(timings, key=lambda t: t.p50_ms)
-    record = Record(model, shape, best.target, best.options, timings, record_key(first.artifact.path),
-                    time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    record = Record(model, shape, best.target, best.options, timings, record_key(fp32_file(model)),
+                    time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), refused)
     store(record, path)
     return record
 

@@ -10,6 +10,12 @@ import pytest
 from visionrt import model_zoo
 
 
+@pytest.fixture(autouse=True)
+def no_tuning_records_of_this_machine(tmp_path_factory, monkeypatch):
+    """Tests see no `visionrt tune` record but their own: a developer's records would change what auto picks."""
+    monkeypatch.setenv("VISIONRT_TUNE_FILE", str(tmp_path_factory.getbasetemp() / "no-tuned.json"))
+
+
 @pytest.fixture(scope="session")
 def shipped_dir() -> Path:
     """The digits model folder shipped in the zoo (the real, fully trained artifact)."""

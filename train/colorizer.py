@@ -187,6 +187,13 @@ def validation_inputs(payload: dict) -> dict[str, np.ndarray]:
     return {"real": crops, "whole_photo": whole}
 
 
+def calibration_inputs(payload: dict) -> np.ndarray:
+    """Lightness of training-photo crops, for INT8 calibration (never test)."""
+    train = photos.load_split("train")
+    return lab_batch(photos.random_patches(list(train.values()), 256, 64,
+                                           np.random.default_rng(payload["data"]["seed"] + 4001)))[0]
+
+
 def write_samples(payload: dict, folder: Path) -> list[Path]:
     """The test photos in grayscale, for the demo to colorize."""
     from PIL import Image

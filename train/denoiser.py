@@ -195,6 +195,13 @@ def validation_inputs(payload: dict) -> dict[str, np.ndarray]:
     return {"real": crops, "whole_photo": whole.transpose(2, 0, 1)[None].copy()}
 
 
+def calibration_inputs(payload: dict) -> np.ndarray:
+    """Noisy crops of the training photos, for INT8 calibration (never test)."""
+    seed = payload["data"]["seed"]
+    _, noisy = noisy_photos("train", seed + 4000)
+    return photos.random_patches(list(noisy.values()), 256, 64, np.random.default_rng(seed + 4001))
+
+
 def write_samples(payload: dict, folder: Path) -> list[Path]:
     """Noisy test photos as PNGs (the demo denoises them)."""
     from PIL import Image

@@ -180,6 +180,15 @@ def validation_inputs(payload: dict) -> dict[str, np.ndarray]:
             for name, images in sets.items()}
 
 
+def calibration_inputs(payload: dict) -> np.ndarray:
+    """Strings of training-split digits, normalized, for INT8 calibration (never test)."""
+    dataset = data.load_digits_data(seed=payload["data"]["seed"])
+    record = payload["preprocessing"]
+    ink, labels = dataset.part("train")
+    images = strings.make_strings(ink, labels, 256, payload["data"]["seed"] + 11)[0]
+    return ((strings.stack_padded(images) - record["mean"][0]) / record["std"][0]).astype(np.float32)
+
+
 def write_samples(payload: dict, folder: Path, scale: int = 3) -> list[Path]:
     """A few test-split strings as dark-on-light PNGs named by their text, for the demo."""
     from PIL import Image

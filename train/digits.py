@@ -162,6 +162,14 @@ def validation_inputs(payload: dict) -> np.ndarray:
     return ((ink - record["mean"][0]) / record["std"][0]).astype(np.float32)
 
 
+def calibration_inputs(payload: dict) -> np.ndarray:
+    """The training split, normalized as the network expects: what INT8 calibration may see (never test)."""
+    dataset = data.load_digits_data(seed=payload["data"]["seed"])
+    record = payload["preprocessing"]
+    ink, _ = dataset.part("train")
+    return ((ink - record["mean"][0]) / record["std"][0]).astype(np.float32)
+
+
 def write_samples(payload: dict, folder: Path, scale: int = 4) -> list[Path]:
     """One test-split digit per class as a dark-on-light PNG (how a scanned digit looks), for the demo."""
     from PIL import Image

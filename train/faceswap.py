@@ -253,6 +253,12 @@ def validation_inputs(payload: dict) -> np.ndarray:
     return a if payload["model"] == "faceswap_to_b" else b
 
 
+def calibration_inputs(payload: dict) -> np.ndarray:
+    """Renders of the source identity drawn as training draws them, for INT8 calibration (never the test draws)."""
+    a, b, _ = faces.render_pairs(256, payload["data"]["seed"] + 4001)
+    return a if payload["model"] == "faceswap_to_b" else b
+
+
 def write_samples(payload: dict, folder: Path) -> list[Path]:
     from PIL import Image
 

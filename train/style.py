@@ -221,6 +221,12 @@ def validation_inputs(payload: dict) -> dict[str, np.ndarray]:
     return {"real": crops, "whole_photo": np.ascontiguousarray(whole.transpose(2, 0, 1)[None])}
 
 
+def calibration_inputs(payload: dict) -> np.ndarray:
+    """Crops of the training photos, for INT8 calibration (never test)."""
+    train = photos.load_split("train")
+    return photos.random_patches(list(train.values()), 256, 64, np.random.default_rng(payload["data"]["seed"] + 4001))
+
+
 def write_samples(payload: dict, folder: Path) -> list[Path]:
     """The held-out photos as PNGs, for the demo to stylize."""
     from PIL import Image

@@ -148,6 +148,13 @@ def validation_inputs(payload: dict) -> np.ndarray:
     return rng.standard_normal((256, payload["latent"])).astype(np.float32)
 
 
+def calibration_inputs(payload: dict) -> np.ndarray:
+    """Encoder: the training split's ink. Decoder: prior draws of another seed than validation's."""
+    if payload["model"] == "vae_encoder":
+        return data.load_digits_data(seed=payload["data"]["seed"]).part("train")[0]
+    return np.random.default_rng(payload["data"]["seed"] + 4001).standard_normal((512, payload["latent"])).astype(np.float32)
+
+
 def write_samples(payload: dict, folder: Path) -> list[Path]:
     """Test digits for the demo to reconstruct (the encoder's; the decoder takes latents, not files)."""
     from visionrt.train.digits import write_samples as digit_samples

@@ -102,8 +102,9 @@ class OpenVINOBackend(Backend):
             raise BackendUnavailableError(f"OpenVINO was asked to run {artifact.path} at {self._requested} but compiled "
                                           f"it at {self._executes}; refusing to serve another precision than asked")
         self._path, self._threads, self._local = artifact.path, threads, threading.local()
-        self._inputs = [self._spec(port) for port in self._compiled.inputs]
-        self._outputs = [self._spec(port) for port in self._compiled.outputs]
+        named = {artifact.metadata.input.name, *artifact.metadata.outputs} if artifact.metadata else set()
+        self._inputs = [self._spec(port, named) for port in self._compiled.inputs]
+        self._outputs = [self._spec(port, named) for port in self._compiled.outputs]
         self._output_ports = list(self._compiled.outputs)
 
     @staticmethod
@@ -127,10 +128,13 @@ class OpenVINOBackend(Backend):
         return {"hint": hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint), "nodes": dict(nodes)}
 
     @staticmethod
-    def _spec(port) -> TensorSpec:
+    def _spec(port, named: set[str]) -> TensorSpec:
+        """A port's spec under the ONNX graph's own name: a port holds every name its tensor has (an FP16 file's
+        output is also its Cast node's output), and ``get_any_name`` may pick another."""
         shape = tuple(dim.get_length() if dim.is_static else None for dim in port.get_partial_shape())
         kind = port.get_element_type().get_type_name()
-        return TensorSpec(port.get_any_name(), shape, OV_TYPES.get(kind, kind))
+        known = sorted(set(port.get_names()) & named)
+        return TensorSpec(known[0] if known else port.get_any_name(), shape, OV_TYPES.get(kind, kind))
 
     @property
     def inputs(self) -> list[TensorSpec]:

@@ -33,6 +33,17 @@ def test_outputs_match_onnx_runtime_on_the_same_file(name, shape):
     np.testing.assert_allclose(on_ov.run(x), on_ort.run(x), atol=2e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_every_zoo_file_loads_with_the_graphs_own_tensor_names(precision):
+    from visionrt import model_zoo
+
+    for name in (n for n in model_zoo.names() if model_zoo.installed(n)):
+        on_ov = runtime.load(name, backend="openvino", precision=precision)
+        on_ort = runtime.load(name, backend="onnxruntime:cpu", precision=precision)
+        assert [s.name for s in on_ov.outputs] == [s.name for s in on_ort.outputs], name
+        assert [s.name for s in on_ov.inputs] == [s.name for s in on_ort.inputs], name
+
+
 def test_fp32_is_forced_and_read_back_from_the_compiled_model_on_any_cpu():
     """OpenVINO's default on a BF16 CPU is BF16: an FP32 load must execute FP32 there too, node by node."""
     described = runtime.load("style", backend="openvino", precision="fp32").describe()
