@@ -82,8 +82,8 @@ def load(source: str | os.PathLike, backend: str = "auto", precision: str = "aut
          provider_options: dict[str, str] | None = None) -> "Model | VAE":
     """Load ``source`` (zoo name, model folder or .onnx file) on ``backend`` at ``precision``.
 
-    backend: "auto" (fastest available), a backend name such as "onnxruntime", or "backend:device" such as
-    "onnxruntime:cpu". precision: "auto" (FP16 on a GPU, FP32 on a CPU), "fp32", "fp16" or "bf16" (OpenVINO
+    backend: "auto" (the fastest available; on a CPU, what `visionrt tune` measured fastest here where a record
+    applies), a backend name such as "onnxruntime" or "openvino", or "backend:device" such as "onnxruntime:cpu". precision: "auto" (FP16 on a GPU, FP32 on a CPU), "fp32", "fp16" or "bf16" (OpenVINO
     on a CPU with native BF16). threads: intra-op threads (None: as tuned, else one per core).
     cuda_graph: native TensorRT only; each thread captures a CUDA graph on a shape's second call and replays
     it after, which removes launch overhead for fixed shapes.

@@ -16,6 +16,7 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class Record:
     timings: tuple[Timing, ...]
     key: dict  # what makes the record apply: cpu, libraries, artifact sha256
     tuned_at: str
-    refused: dict = None  # combinations an engine would not load, with its words
+    refused: dict | None = None  # combinations an engine would not load, with its words
 
     def reason(self) -> str:
         times = ", ".join(f"{label(t.target, t.options)} {t.p50_ms:.3g} ms"
@@ -66,12 +67,20 @@ class Record:
 
 
 def library_versions() -> dict[str, str]:
+    """The CPU engines' versions: an upgrade of either can change which one is faster."""
     found = {}
-    for module in ("onnxruntime", "openvino"):
-        try:
-            found[module] = __import__(module).__version__ if module != "openvino" else __import__(module).get_version()
-        except ImportError:
-            continue
+    try:
+        import onnxruntime
+
+        found["onnxruntime"] = onnxruntime.__version__
+    except ImportError:
+        pass
+    try:
+        import openvino
+
+        found["openvino"] = openvino.get_version()
+    except ImportError:
+        pass
     return found
 
 
@@ -121,7 +130,7 @@ def tuning_shape(meta: ArtifactMetadata) -> tuple[int, ...]:
     return (1, *profile_from_metadata(meta).opt[1:])
 
 
-def interleaved(calls: dict[str, callable], seconds: float, min_rounds: int = 5, block_ms: float = 20.0,
+def interleaved(calls: dict[str, Callable[[], object]], seconds: float, min_rounds: int = 5, block_ms: float = 20.0,
                 settle: dict[str, float] | None = None) -> dict[str, np.ndarray]:
     """Per-round times in ms for about ``seconds``: each round times every candidate once, in turn, as the
     median call of a block of about ``block_ms``, after one untimed call. The block keeps the rounds fair to

@@ -42,6 +42,12 @@ def bf16_capable(core) -> bool:
     return "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
+def engine_words(exc: Exception) -> str:
+    """OpenVINO's message without its stack of "Exception from src/...cpp:N:" lines, which say where, not what."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip() and not line.startswith("Exception from")]
+    return " ".join(lines)[:1000] or str(exc)[:1000]
+
+
 def cache_folder(ov, precision: str) -> Path:
     """Compiled models for this OpenVINO, CPU and precision. OpenVINO names its entries by a hash of the
     model's graph and weights and the device, but not (in 2026.4) by the precision hint, hence the folder."""
@@ -94,7 +100,7 @@ class OpenVINOBackend(Backend):
                     [ov.Dimension(low, high) for low, high in zip(self._profile.min, self._profile.max)])})
             self._compiled = core.compile_model(model, "CPU", config)
         except Exception as exc:  # OpenVINO raises RuntimeError and its frontend's own exception types
-            raise ArtifactError(f"OpenVINO cannot compile {artifact.path}: {str(exc).strip()[:2000]}") from exc
+            raise ArtifactError(f"OpenVINO cannot compile {artifact.path}: {engine_words(exc)}") from exc
         self._compile_seconds = time.perf_counter() - started
         self._requested, self._executes = HINTS[precision], self._read_back_precision(ov)
         floats = set(self._executes["nodes"]) & FLOAT_TYPES  # integer nodes (shape arithmetic) are no precision choice
