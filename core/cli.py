@@ -232,7 +232,13 @@ def cmd_run(args) -> int:
         raise VisionRTError(f"{args.model} has no task API the CLI knows (task: {model.describe()['task']}); use the Python run()")
     if args.output:
         target = free_name(args.output / f"results_{Path(str(args.model)).stem}.json", args.overwrite)
-        summary = {key: model.describe().get(key) for key in ("model", "task", "backend", "device", "precision")}
+        described = model.describe()
+        parts = {} if "backend" in described else \
+            {key: value for key, value in described.items() if isinstance(value, dict)}  # a composite's graphs
+        summary = {key: described.get(key) for key in ("model", "task", "backend", "device", "precision")} \
+            if not parts else {"model": described.get("model"), "parts": {
+                name: {key: part.get(key) for key in ("model", "backend", "device", "precision")}
+                for name, part in parts.items()}}
         try:
             atomic.write_text(target, json.dumps({"model": {**summary, "choice": choice}, "results": outcome.results,
                                                   "failed": outcome.failed}, indent=1))
