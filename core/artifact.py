@@ -252,8 +252,14 @@ class ArtifactMetadata:
             if getattr(self, name) is None:
                 raise ArtifactError(f"{reader.origin}: task '{self.task}' needs visionrt metadata field '{name}', "
                                     "which is missing; re-export the model")
-        if self.blank is not None and self.alphabet is not None and self.blank > len(self.alphabet):
-            reader.fail("blank", self.blank, f"an index in 0..{len(self.alphabet)} (alphabet of {len(self.alphabet)})")
+        if self.blank is not None and self.alphabet is not None and self.blank != len(self.alphabet):
+            reader.fail("blank", self.blank, f"{len(self.alphabet)}, the class after the alphabet's last (the decoder "
+                                             "reads class i as alphabet[i])")
+        if self.task in ("classification", "text_recognition", "face_swap", "vae_encoder") and self.preprocessing \
+                and self.preprocessing.size[0] is None:
+            reader.fail("preprocessing.size", list(self.preprocessing.size), f"a fixed height for task '{self.task}'")
+        if self.task == "face_swap" and None in self.input.shape:
+            reader.fail("input.shape", list(self.input.shape), "a fixed size for task 'face_swap'")
         if self.preprocessing and self.input.layout == "NCHW" and self.preprocessing.channels != self.input.shape[0]:
             reader.fail("preprocessing.color", self.preprocessing.color,
                         f"a colour with the input's {self.input.shape[0]} channel(s)")
@@ -262,7 +268,7 @@ class ArtifactMetadata:
     def classes(self) -> tuple[str, ...] | None:
         """What each score of a class output means: the labels, or the reader's alphabet with its blank."""
         if self.task == "text_recognition":
-            return tuple(self.alphabet[: self.blank]) + ("<blank>",) + tuple(self.alphabet[self.blank:])
+            return tuple(self.alphabet) + ("<blank>",)
         return self.labels if self.task == "classification" else None
 
     def to_dict(self) -> dict:

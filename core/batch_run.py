@@ -2,7 +2,8 @@
 output ever written over another.
 
 Outputs go to ``<out>/<stem>_<suffix>.png``; when two inputs share a stem (``a/x.png`` and ``b/x.png``), every
-output mirrors its input's path below the inputs' common folder instead, so that each gets its own file.
+output mirrors its input's path below the inputs' common folder instead, and where that is not enough
+(``a/x.png`` and ``a/x.jpg``) the input's whole file name is kept (``x.jpg_denoised.png``).
 An output that already exists is kept, and its input reported, unless ``overwrite``.
 """
 
@@ -44,7 +45,11 @@ def output_paths(files: list[str], folder: Path, suffix: str, extension: str = "
         return {f: folder / f"{stem}_{suffix}{extension}" for f, stem in zip(files, stems)}
     absolute = [Path(f).resolve() for f in files]
     common = Path(os.path.commonpath([str(p.parent) for p in absolute]))
-    return {f: folder / p.parent.relative_to(common) / f"{p.stem}_{suffix}{extension}" for f, p in zip(files, absolute)}
+    mirrored = {f: (p.parent.relative_to(common), p) for f, p in zip(files, absolute)}
+    names = [(where, p.stem) for where, p in mirrored.values()]
+    keep_suffix = len(set(names)) < len(names)  # x.png and x.jpg in one folder: the input's extension joins the name
+    return {f: folder / where / f"{p.name if keep_suffix else p.stem}_{suffix}{extension}"
+            for f, (where, p) in mirrored.items()}
 
 
 def free_name(path: Path, overwrite: bool) -> Path:

@@ -158,5 +158,7 @@ def install(staging: Path, destination: Path, version: int) -> None:
     version_dir.mkdir(parents=True, exist_ok=True)
     for name in (FP32_FILE, FP16_FILE):
         (staging / name).replace(version_dir / name)
+    # An INT8 file was calibrated and gated against the weights just replaced: `export --int8` makes a new one.
+    (version_dir / FILES["int8"]).unlink(missing_ok=True)
     for name in (WEIGHTS_FILE, CONFIG_FILE, REPORT_FILE):
         (staging / name).replace(destination / name)

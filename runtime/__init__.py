@@ -68,6 +68,8 @@ def choose_file(precision: str, target: Target, resolved: sources.Source) -> tup
             raise ArtifactError(f"{path} is the folder's {chosen} file but holds a {found.precision} model; re-export it")
         return found, chosen, reason
     found = artifact.read(resolved.files["file"])
+    if precision not in selection.PRECISIONS:
+        raise UserInputError(f"precision must be one of {selection.PRECISIONS}, got '{precision}'")
     if precision in selection.EXECUTION_ONLY:
         chosen, reason = selection.choose_precision(precision, target, [found.precision])
         return found, chosen, reason
@@ -101,10 +103,12 @@ def load(source: str | os.PathLike, backend: str = "auto", precision: str = "aut
     resolved = sources.resolve(source)
     target, target_reason = selection.choose_target(backend, available_backends())
     tuned = {}
-    if backend == "auto" and not target.on_gpu and "fp32" in resolved.files:
+    if backend == "auto" and precision == "auto" and not target.on_gpu and "fp32" in resolved.files:
         target, target_reason, tuned = tuned_target(resolved.files["fp32"], target, target_reason)
     threads = threads if threads is not None else tuned.get("threads")
     spin = spin if spin is not None else tuned.get("spin", False)
+    if backend == "auto" and spin and target.name != "onnxruntime:cpu" and "spin" not in tuned:  # the caller's spin
+        target, target_reason = selection.choose_target("onnxruntime:cpu", available_backends())
     if precision == "auto" and "precision" in tuned:  # an INT8 file that passed its gate and measured fastest
         precision = tuned["precision"]
     found, chosen, precision_reason = choose_file(precision, target, resolved)

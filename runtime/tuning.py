@@ -168,6 +168,10 @@ def tune(model: str, seconds: float = 3.0, path: Path | None = None, warmup: int
 
     targets = [t.name for t in runtime.available_backends() if t.available and not t.on_gpu]
     have = [p for p in TUNED_PRECISIONS if p in source.resolve(model).precisions()]
+    if "fp32" not in have:
+        from visionrt.errors import ArtifactError
+
+        raise ArtifactError(f"{model} has no FP32 file, which tuning records are keyed by; export it first")
     candidates = [(name, {**options, **({"precision": p} if p != "fp32" else {})})
                   for p in have for name in targets for options in SETTINGS.get(name, ({},))]
     loaded, refused = {}, {}
@@ -179,6 +183,8 @@ def tune(model: str, seconds: float = 3.0, path: Path | None = None, warmup: int
             refused[label(name, options)] = str(exc)[:300]
             continue
         loaded[label(name, options)] = (name, options, model_object)
+    if not loaded:
+        raise VisionRTError(f"{model}: no CPU backend would load it: " + "; ".join(f"{k}: {v}" for k, v in refused.items()))
     first = next(iter(loaded.values()))[2]
     shape = tuning_shape(first.metadata)
     batch = np.random.default_rng(0).random(shape, dtype=np.float32)

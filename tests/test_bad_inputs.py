@@ -187,3 +187,29 @@ def test_onnx_runtimes_own_error_lines_stay_quiet_when_visionrt_explains_the_err
     assert cli.main(["run", str(broken), str(DIGITS[0])]) == 2
     err = capfd.readouterr().err
     assert len(err.strip().splitlines()) == 1 and err.startswith("visionrt run: error: ")
+
+
+def test_a_png_whose_text_chunk_would_decompress_past_pillows_limit_is_named_not_a_crash(tmp_path, capsys):
+    good = DIGITS[3].read_bytes()
+    text = b"Comment\x00\x00" + zlib.compress(b"\0" * (2 << 20))
+    chunk = struct.pack(">I", len(text)) + b"zTXt" + text + struct.pack(">I", zlib.crc32(b"zTXt" + text))
+    (tmp_path / "bomb.png").write_bytes(good[:33] + chunk + good[33:])  # after the IHDR chunk
+    code, out, err = run_cli(capsys, "digits", DIGITS[3], tmp_path / "bomb.png")
+    assert code == 2 and "digit_3.png: 3 (" in out and "bomb.png: " in err and "is not a readable image" in err
+
+
+def test_tiny_and_thin_images_are_colorized_not_refused():
+    from PIL import Image as PILImage
+
+    model = runtime.load("colorizer")
+    assert model.colorize(PILImage.new("L", (10, 10), 128)).size == (10, 10)
+    assert model.colorize(PILImage.new("L", (2000, 40), 128)).size == (2000, 40)
+
+
+def test_two_inputs_differing_only_in_extension_get_two_outputs(tmp_path, capsys):
+    photo = Image.open(next(samples_dir("denoiser").glob("*.png")))
+    photo.save(tmp_path / "x.png")
+    photo.convert("RGB").save(tmp_path / "x.jpg", quality=95)
+    code, _, _ = run_cli(capsys, "denoiser", tmp_path / "x.png", tmp_path / "x.jpg", "-o", tmp_path / "out")
+    assert code == 0 and sorted(p.name for p in (tmp_path / "out").glob("*.png")) == ["x.jpg_denoised.png",
+                                                                                       "x.png_denoised.png"]

@@ -126,10 +126,11 @@ def resize_channels(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
                                 .resize((width, height), Image.Resampling.BILINEAR)) for c in range(array.shape[2])], -1)
 
 
-def colorize_array(run, rgb: np.ndarray, work_size: int, multiple: int = 4) -> np.ndarray:
+def colorize_array(run, rgb: np.ndarray, work_size: int, multiple: int = 4, minimum: int = 4) -> np.ndarray:
     """Colorize (H, W, 3) RGB in [0, 1] (only its lightness is used): predict ab at a working resolution
     (long side ``work_size``, sides multiples of ``multiple``), upsample ab, keep the original full-size L.
-    ``run`` maps (1, 1, h, w) L/100 to (1, 2, h, w) ab/100."""
+    ``run`` maps (1, 1, h, w) L/100 to (1, 2, h, w) ab/100. Working sides are at least ``minimum`` (the smallest
+    the artifact takes), so a tiny or thin image is worked on larger rather than refused."""
     from visionrt.runtime.tasks.color import lab_to_rgb, rgb_to_lab
 
     height, width = rgb.shape[:2]
@@ -137,7 +138,8 @@ def colorize_array(run, rgb: np.ndarray, work_size: int, multiple: int = 4) -> n
     for rows in bands(height):
         lightness[rows] = rgb_to_lab(rgb[rows])[..., :1]
     scale = min(1.0, work_size / max(height, width))
-    work = (max(multiple, round(height * scale / multiple) * multiple), max(multiple, round(width * scale / multiple) * multiple))
+    floor = -(-max(minimum, multiple) // multiple) * multiple
+    work = (max(floor, round(height * scale / multiple) * multiple), max(floor, round(width * scale / multiple) * multiple))
     small = resize_channels(lightness, work) / 100.0
     ab = run(np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32))[0].transpose(1, 2, 0) * 100.0
     ab = resize_channels(ab.astype(np.float32), (height, width))
@@ -153,7 +155,8 @@ class Colorizer(ImageToImage):
         treated as their lightness alone."""
         record = self._record()
         return self._map(inputs, lambda item: to_image(
-            colorize_array(self.run, to_rgb01(item, self.max_pixels), record.work_size or 256, record.multiple)))
+            colorize_array(self.run, to_rgb01(item, self.max_pixels), record.work_size or 256, record.multiple,
+                           self._rules.profile.min[-1] if self._rules.profile else 4)))
 
 
 class SwapGraph(ImageToImage):

@@ -2,6 +2,7 @@
 network's float32 NCHW input, following the preprocessing record an artifact carries."""
 
 import os
+import struct
 import warnings
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise UserInputError(f"{path} is too large to decode ({exc}); visionrt's limit is {max_pixels:,} pixels "
                              "(model.max_pixels)") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError,
+            struct.error) as exc:  # what Pillow's decoders raise on damaged files
         raise UserInputError(f"{path} is not a readable image: {exc}") from exc
 
 
