@@ -176,7 +176,8 @@ def add_run(sub) -> None:
                                         "<name>_<denoised|colorized|stylized|swapped_to_X|reconstructed>.png into -o DIR.")
     parser.add_argument("model", help="zoo name, model folder or .onnx file")
     parser.add_argument("inputs", nargs="+", help="image files")
-    parser.add_argument("--backend", default="auto", help="auto, onnxruntime, or backend:device (default auto)")
+    parser.add_argument("--backend", default="auto", help="auto, onnxruntime, openvino, or backend:device "
+                        "(default auto)")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16", "int8"),
                         help="bf16: OpenVINO on CPUs with native BF16; int8: the gated INT8 file where "
                              "`visionrt export MODEL --int8` installed one (default auto)")
@@ -358,7 +359,7 @@ def cmd_engines(args) -> int:
 def add_tune(sub) -> None:
     parser = sub.add_parser("tune", help="measure which CPU backend runs each model fastest here; auto then uses it",
                             description="Time every available CPU backend (ONNX Runtime, OpenVINO) on each model's "
-                                        "FP32 file, interleaved, at batch 1 and the profile's tuning size, and record "
+                                        "FP32 file and gated INT8 file, interleaved, at batch 1 and the profile's tuning size, and record "
                                         "the winner for this CPU, these library versions and this file. "
                                         "runtime.load(backend='auto') then uses it and says so in its reasons.")
     parser.add_argument("models", nargs="*", help="zoo models (default: every installed one)")

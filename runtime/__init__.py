@@ -85,8 +85,9 @@ def load(source: str | os.PathLike, backend: str = "auto", precision: str = "aut
     """Load ``source`` (zoo name, model folder or .onnx file) on ``backend`` at ``precision``.
 
     backend: "auto" (the fastest available; on a CPU, what `visionrt tune` measured fastest here where a record
-    applies), a backend name such as "onnxruntime" or "openvino", or "backend:device" such as "onnxruntime:cpu". precision: "auto" (FP16 on a GPU, FP32 on a CPU), "fp32", "fp16" or "bf16" (OpenVINO
-    on a CPU with native BF16). threads: intra-op threads (None: as tuned, else one per core).
+    applies), a backend name such as "onnxruntime" or "openvino", or "backend:device" such as "onnxruntime:cpu". precision: "auto" (FP16 on a GPU, FP32 on a CPU), "fp32", "fp16", "int8" (the gated INT8
+    file, CPU targets; auto takes it where `visionrt tune` measured it fastest) or "bf16" (OpenVINO on a CPU
+    with native BF16). threads: intra-op threads (None: as tuned, else one per core).
     cuda_graph: native TensorRT only; each thread captures a CUDA graph on a shape's second call and replays
     it after, which removes launch overhead for fixed shapes.
     spin: ONNX Runtime's CPU provider only; let idle worker threads spin between calls (faster for a tiny model
