@@ -47,10 +47,10 @@ def backend_options(target: Target, target_reason: str, cuda_graph: bool, provid
     return options
 
 
-def tuned_target(fp32_file, target: Target, static_reason: str) -> tuple[Target, str, dict]:
+def tuned_target(fp32_file, target: Target, static_reason: str, targets: list[Target]) -> tuple[Target, str, dict]:
     """The CPU target and settings ``visionrt tune`` measured fastest for this file on this machine, where a
     record applies; else the static choice, saying that it was not measured."""
-    cpu = {t.name: t for t in available_backends() if t.available and not t.on_gpu}
+    cpu = {t.name: t for t in targets if t.available and not t.on_gpu}
     record = tuning.applicable(fp32_file.parent.parent.name, fp32_file, set(cpu))
     if record is not None:
         return cpu[record.winner], record.reason(), dict(record.options)
@@ -102,14 +102,15 @@ def load(source: str | os.PathLike, backend: str = "auto", precision: str = "aut
         return COMPOSITES[source](*(load(part, backend, precision, threads=threads, spin=spin, cuda_graph=cuda_graph,
                                          provider_options=provider_options) for part in parts))
     resolved = sources.resolve(source)
-    target, target_reason = selection.choose_target(backend, available_backends())
+    targets = available_backends()  # each backend probes its libraries and devices: once per load
+    target, target_reason = selection.choose_target(backend, targets)
     tuned = {}
     if backend == "auto" and precision == "auto" and not target.on_gpu and "fp32" in resolved.files:
-        target, target_reason, tuned = tuned_target(resolved.files["fp32"], target, target_reason)
+        target, target_reason, tuned = tuned_target(resolved.files["fp32"], target, target_reason, targets)
     threads = threads if threads is not None else tuned.get("threads")
     spin = spin if spin is not None else tuned.get("spin", False)
     if backend == "auto" and spin and target.name != "onnxruntime:cpu" and "spin" not in tuned:  # the caller's spin
-        target, target_reason = selection.choose_target("onnxruntime:cpu", available_backends())
+        target, target_reason = selection.choose_target("onnxruntime:cpu", targets)
     if precision == "auto" and "precision" in tuned:  # an INT8 file that passed its gate and measured fastest
         precision = tuned["precision"]
     found, chosen, precision_reason = choose_file(precision, target, resolved)

@@ -108,6 +108,7 @@ class OpenVINOBackend(Backend):
             raise BackendUnavailableError(f"OpenVINO was asked to run {artifact.path} at {self._requested} but compiled "
                                           f"it at {self._executes}; refusing to serve another precision than asked")
         self._path, self._threads, self._local = artifact.path, threads, threading.local()
+        self._cpu = core.get_property("CPU", "FULL_DEVICE_NAME")
         named = {artifact.metadata.input.name, *artifact.metadata.outputs} if artifact.metadata else set()
         self._inputs = [self._spec(port, named) for port in self._compiled.inputs]
         self._outputs = [self._spec(port, named) for port in self._compiled.outputs]
@@ -178,7 +179,7 @@ class OpenVINOBackend(Backend):
         return {
             "backend": self.name, "device": "cpu", "provider": f"OpenVINO {ov.get_version()} CPU plugin",
             "precision_requested": self._requested, "precision_executed": self._executes,
-            "cpu": ov.Core().get_property("CPU", "FULL_DEVICE_NAME"),
+            "cpu": self._cpu,
             "inference_threads": self._compiled.get_property("INFERENCE_NUM_THREADS"),
             "streams": self._compiled.get_property("NUM_STREAMS"),
             "loaded_from_cache": bool(self._compiled.get_property("LOADED_FROM_CACHE")),
