@@ -41,8 +41,11 @@ class Candidate:
         return f"{self.name} {self.backend} {self.precision} [{self.timing}]"
 
 
-def eager_candidates(weights: Path, devices: list[str], compile_model: bool) -> list[Candidate]:
-    """Eager PyTorch rows: FP32 everywhere; on CUDA also .half(), autocast and (optionally) torch.compile."""
+def eager_candidates(build: Callable[[], object] | None, devices: list[str], compile_model: bool) -> list[Candidate]:
+    """Eager PyTorch rows: FP32 everywhere; on CUDA also .half(), autocast and (optionally) torch.compile.
+    ``build`` makes the module on the same weights as the ONNX files; None (no source module): no rows."""
+    if build is None:
+        return []
     found = []
     for device in devices:
         variants = [("fp32", None)] if device == "cpu" else [("fp32", None), ("fp16", "half"), ("autocast-fp16", "autocast")]
@@ -52,17 +55,15 @@ def eager_candidates(weights: Path, devices: list[str], compile_model: bool) -> 
         for precision, mode in variants:
             for timing in timings:
                 found.append(Candidate("pytorch-eager", "pytorch", device, precision, timing,
-                                       _eager_loader(weights, device, mode, timing == "host")))
+                                       _eager_loader(build, device, mode, timing == "host")))
     return found
 
 
-def _eager_loader(weights: Path, device: str, mode: str | None, host_io: bool):
+def _eager_loader(build: Callable[[], object], device: str, mode: str | None, host_io: bool):
     def load():
         import torch
 
-        from visionrt.train import checkpoint
-
-        model = checkpoint.build_model(checkpoint.load(weights)).to(device)
+        model = build().to(device)
         dtype = torch.float16 if mode == "half" else torch.float32
         model = model.to(dtype)
         if mode == "compile":

@@ -13,6 +13,7 @@ import numpy as np
 from visionrt import model_zoo
 from visionrt.benchmarks import candidates as cands
 from visionrt.benchmarks import environment, report, timing
+from visionrt.benchmarks.subject import Subject, subject_of
 from visionrt.errors import UserInputError, VisionRTError
 from visionrt.export import validate
 from visionrt.extras import require
@@ -60,14 +61,9 @@ def devices_for(config: BenchConfig, torch) -> list[str]:
     return ["cpu"] + (["cuda"] if has_cuda and config.device != "cpu" else [])
 
 
-def inputs_for(config: BenchConfig) -> tuple[Path, np.ndarray]:
-    """The shipped weights and real held-out network inputs (the first set where a model has several)."""
-    from visionrt.train import checkpoint
-
-    spec = model_zoo.get(config.model)
-    weights = Path(config.repository) / config.model / "weights.pt"
-    real = model_zoo.resolve(spec.validation_data)(checkpoint.load(weights))
-    return weights, next(iter(real.values())) if isinstance(real, dict) else real
+def subject_for(config: BenchConfig) -> Subject:
+    """The zoo model ``config.model`` names, or the model folder it is written as a path to."""
+    return subject_of(config.model, Path(config.repository))
 
 
 def batch_of(real: np.ndarray, size: int, width: int | None = None, side: int | None = None) -> np.ndarray:
@@ -91,7 +87,7 @@ def batch_of(real: np.ndarray, size: int, width: int | None = None, side: int | 
 def shapes_for(config: BenchConfig) -> list[tuple[int, int | None, int | None]]:
     """(batch, width, side) triples: the batch sweep at the data's own size, then the width sweep and the
     square-size sweep at batch 1."""
-    widths = model_zoo.get(config.model).bench_widths if config.widths is None else config.widths
+    widths = subject_for(config).widths if config.widths is None else config.widths
     return ([(batch, None, None) for batch in batches_for(config)] + [(1, width, None) for width in widths]
             + [(1, None, side) for side in config.sizes])
 
@@ -104,23 +100,23 @@ def check_sizes(config: BenchConfig) -> None:
     """A square-size sweep needs free height and width axes, and sizes inside the range the model exports."""
     if not config.sizes:
         return
-    spec = model_zoo.get(config.model)
-    if config.model not in sized_models():
-        raise UserInputError(f"--sizes needs a model whose height and width are free; {config.model} takes "
-                             f"{spec.input_shape} (fully convolutional: {', '.join(sized_models())})")
-    heights, widths = spec.dynamic_ranges[2], spec.dynamic_ranges[3]
-    low, high = max(heights[0], widths[0]), min(heights[2], widths[2])
+    subject = subject_for(config)
+    if subject.side_range is None:
+        raise UserInputError(f"--sizes needs a model whose height and width are free; {subject.name} takes "
+                             f"{subject.item_shape} (fully convolutional zoo models: {', '.join(sized_models())})")
+    low, high = subject.side_range
     outside = [side for side in config.sizes if not low <= side <= high]
     if outside:
         raise UserInputError(f"--sizes {outside} outside {config.model}'s exported range [{low}, {high}]")
 
 
 def sized_models() -> list[str]:
+    """The zoo's fully convolutional models (free height and width)."""
     return [name for name in model_zoo.names() if {2, 3} <= set(model_zoo.get(name).dynamic_axes)]
 
 
 def batches_for(config: BenchConfig) -> tuple[int, ...]:
-    return model_zoo.get(config.model).bench_batches if config.batches is None else tuple(config.batches)
+    return subject_for(config).batches if config.batches is None else tuple(config.batches)
 
 
 def run(config: BenchConfig) -> dict:
@@ -132,20 +128,23 @@ def run(config: BenchConfig) -> dict:
         raise UserInputError(f"--concurrency takes thread counts of at least 1, got {list(config.concurrency)}")
     check_sizes(config)
     devices = devices_for(config, torch)
-    weights, real = inputs_for(config)
-    model_dir = Path(config.repository) / config.model
-    spec = model_zoo.get(config.model)
+    subject = subject_for(config)
+    real, model_dir = subject.inputs(), subject.folder
     from visionrt.runtime import source
 
-    bare = [cands.bare_session_candidate(source.resolve(model_dir).files["fp32"], spec.input_name)]
-    rows_to_time = (cands.eager_candidates(weights, devices, config.compile)
+    too_large = [b for b in batches_for(config) if b > subject.max_batch_size]
+    if too_large:
+        raise UserInputError(f"batches {too_large} above {subject.name}'s max batch size {subject.max_batch_size}")
+    fp32_file = source.resolve(model_dir).files["fp32"]
+    bare = [cands.bare_session_candidate(fp32_file, subject.input_name)]
+    rows_to_time = (cands.eager_candidates(subject.build_eager, devices, config.compile)
                     + cands.runtime_candidates(model_dir, devices, single_thread=bool(config.concurrency))
                     + (bare if "cpu" in devices else []))
     shapes = shapes_for(config)
     inputs = {shape: batch_of(real, *shape) for shape in shapes}
-    references = reference_outputs(weights, inputs)
+    references = reference_outputs(subject.build_eager, fp32_file, inputs)
     rows, cold, concurrent = [], [], []
-    bar = tqdm(total=len(rows_to_time) * len(shapes), desc=f"bench {config.model}", unit="row",
+    bar = tqdm(total=len(rows_to_time) * len(shapes), desc=f"bench {subject.name}", unit="row",
                disable=not config.progress)
     for candidate in rows_to_time:
         prepared = candidate.prepare() if candidate.prepare else None
@@ -177,8 +176,9 @@ def run(config: BenchConfig) -> dict:
         print(f"overhead over a bare session: {OVERHEAD_BLOCKS} blocks of {config.iters} paired calls per batch "
               f"{list(batches_for(config))}", flush=True)
     overhead = paired_overhead(model_dir, real, config) if "cpu" in devices else {}
-    copies = copy_breakdown(weights, inputs, config, torch) if "cuda" in devices else []
-    result = {"model": config.model, "config": _config_dict(config), "environment": environment.fingerprint(),
+    copies = copy_breakdown(subject.build_eager, inputs, config, torch) if "cuda" in devices and subject.build_eager else []
+    result = {"model": subject.name, "eager_source": subject.eager_source, "config": _config_dict(config),
+              "environment": environment.fingerprint(),
               "rows": rows, "cold_start": cold, "overhead": overhead, "copies": copies, "concurrency": concurrent,
               "bars": bars(rows, overhead)}
     report.write_all(result, Path(config.out))
@@ -203,11 +203,9 @@ def concurrency_rows(candidate, bind, batch: np.ndarray, config: BenchConfig) ->
     return rows
 
 
-def copy_breakdown(weights: Path, inputs: dict, config: BenchConfig, torch) -> list[dict]:
+def copy_breakdown(build, inputs: dict, config: BenchConfig, torch) -> list[dict]:
     """Eager FP32 on CUDA split into host-to-device copy, compute and device-to-host copy (CUDA events, p50)."""
-    from visionrt.train import checkpoint
-
-    model = checkpoint.build_model(checkpoint.load(weights)).cuda()
+    model = build().cuda()
     found = []
     for array in inputs.values():
         host = torch.from_numpy(array)
@@ -227,13 +225,18 @@ def to_host(output):
     return [o.cpu() for o in output] if isinstance(output, (list, tuple)) else output.cpu()
 
 
-def reference_outputs(weights: Path, inputs: dict) -> dict:
-    """Eager PyTorch FP32 on the CPU: the reference every row's max abs error is measured against."""
+def reference_outputs(build, fp32_file: Path, inputs: dict) -> dict:
+    """The reference every row's max abs error is measured against: eager PyTorch FP32 on the CPU, or, where
+    there is no source module, the FP32 ONNX file on a bare ONNX Runtime session."""
     import torch
 
-    from visionrt.train import checkpoint
+    if build is None:
+        import onnxruntime
 
-    model = checkpoint.build_model(checkpoint.load(weights))
+        session = onnxruntime.InferenceSession(str(fp32_file), providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        return {shape: cands.merge_outputs(session.run(None, {name: batch})) for shape, batch in inputs.items()}
+    model = build()
     with torch.inference_mode():
         return {shape: cands.merge_outputs(model(torch.from_numpy(batch))) for shape, batch in inputs.items()}
 

@@ -55,6 +55,7 @@ def markdown(result: dict) -> str:
              "IO binding, input already on the GPU and outputs left there, `perf_counter_ns` around the run. "
              "Max abs error and PSNR (image outputs; peak = the reference's range, at least 1) are against eager "
              "PyTorch FP32 on the CPU, on real test images"
+             + (f" (here: {result['eager_source']})" if "eager_source" in result else "")
              + (f"; the size sweep enlarges them to {', '.join(map(str, config['sizes']))} pixels square "
                 "(nearest neighbour). " if config.get("sizes") else ". ") +
              "Rows are timed one after another, so differences of a few percent between rows are within machine "

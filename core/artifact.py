@@ -23,6 +23,7 @@ SCHEMA = f"{SCHEMA_NAME}/{SCHEMA_VERSION}"
 FILES = {"fp32": "model.onnx", "fp16": "model_fp16.onnx", "int8": "model_int8.onnx"}  # precision -> file name
 PRECISIONS = tuple(FILES)
 WEIGHTS_FILE, REPORT_FILE, CONFIG_FILE, CARD_FILE = "weights.pt", "export_report.json", "config.pbtxt", "MODEL_CARD.md"
+EAGER_FILE = "eager.pt2"  # a user's module as a torch.export program: the eager baseline without the user's code
 RESAMPLE_NAMES = ("box", "bilinear", "bicubic", "nearest")
 COLOR_CHANNELS = {"L": 1, "RGB": 3}
 LAYOUT_RANK = {"NCHW": 3, "NC": 1}  # item dims after the batch axis

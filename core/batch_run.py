@@ -81,7 +81,20 @@ def batched(files: list[str], work_many, outcome: Outcome) -> list[tuple[str, ob
         return each(files, lambda path: work_many([path])[0], outcome)
 
 
-def write_images(done: list[tuple[str, object]], targets: dict[str, Path], overwrite: bool, outcome: Outcome) -> None:
+def save_png(image, path: Path) -> None:
+    image.save(path, format="PNG")
+
+
+def save_npz(arrays: dict, path: Path) -> None:
+    import numpy as np
+
+    with open(path, "wb") as handle:  # a handle: np.savez would add .npz to the temporary file's name
+        np.savez(handle, **arrays)
+
+
+def write_images(done: list[tuple[str, object]], targets: dict[str, Path], overwrite: bool, outcome: Outcome,
+                 save=save_png) -> None:
+    """Each result saved to its target (a PNG unless ``save`` says otherwise), atomically, never over another."""
     for path, image in done:
         target = targets[path]
         if target.exists() and not overwrite:
@@ -89,9 +102,23 @@ def write_images(done: list[tuple[str, object]], targets: dict[str, Path], overw
             continue
         try:
             with atomic.atomic_path(target) as tmp:
-                image.save(tmp, format="PNG")
+                save(image, tmp)
         except OSError as exc:
             outcome.fail(path, f"cannot write {target}: {exc.strerror or exc}")
             continue
         outcome.results.append({"input": path, "output": str(target)})
         print(f"{path} -> {target}")
+
+
+def tensor_outputs(model, path: str) -> dict:
+    """A tensor model's outputs, by name, for the batch saved in the .npy file ``path``."""
+    import numpy as np
+
+    if not path.endswith(".npy"):
+        raise UserInputError(f"{path}: a model without a task takes .npy batches (np.save of a float32 array)")
+    try:
+        batch = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise UserInputError(f"cannot read {path} as a .npy array: {exc}") from exc
+    result = model.run(batch)
+    return result if isinstance(result, dict) else {model.outputs[0].name: result}

@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from visionrt import byo_command
 from visionrt.errors import VisionRTError
 
 
@@ -54,10 +55,11 @@ def cmd_train(args) -> int:
 
 
 def add_export(sub) -> None:
-    parser = sub.add_parser("export", help="export a checkpoint to validated FP32 and FP16 ONNX in the zoo",
+    parser = sub.add_parser("export", help="export a checkpoint (or your own model) to validated FP32 and FP16 ONNX",
                             description="Export to ONNX (dynamic batch, metadata), convert to FP16, check both "
-                                        "against PyTorch, and only then install them into the model repository.")
-    parser.add_argument("model", choices=_model_names())
+                                        "against PyTorch, and only then install them into the model repository. "
+                                        "A zoo MODEL, or your own with --module or --onnx.")
+    parser.add_argument("model", nargs="?", choices=_model_names())
     parser.add_argument("--checkpoint", type=Path, help="default: the newest runs/<model>-*/best.pt")
     parser.add_argument("--repository", type=Path, help="model repository (default: the shipped zoo)")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
@@ -72,6 +74,7 @@ def add_export(sub) -> None:
     parser.add_argument("--precision", choices=("fp16", "fp32"), default="fp16", help="with --trt (default fp16)")
     parser.add_argument("--engine-cache", type=Path, help="with --trt: cache folder (default "
                         "$VISIONRT_ENGINE_CACHE or ~/.cache/visionrt/engines)")
+    byo_command.add_arguments(parser)
     parser.set_defaults(handler=cmd_export)
 
 
@@ -87,6 +90,12 @@ def newest_checkpoint(runs_dir: Path, model: str) -> Path:
 def cmd_export(args) -> int:
     from visionrt.export import ExportOptions, export_checkpoint
 
+    if byo_command.wanted(args):
+        report = byo_command.run(args)
+        print_export_report(report, args.repository)
+        return 0
+    if not args.model:
+        raise VisionRTError(f"name a zoo MODEL ({', '.join(_model_names())}) or your own with --module or --onnx")
     if args.trt:
         return build_trt(args)
     if args.int8:
@@ -128,7 +137,8 @@ def print_export_report(report: dict, repository: Path) -> None:
         for name, figures in result["sets"].items():
             agreement = f", top-1 agreement {figures['top1_agreement']:.4f}" if "top1_agreement" in figures else ""
             psnr = f", PSNR {figures['psnr_db']:.1f} dB" if "psnr_db" in figures else ""
-            print(f"  {check:16s} {name:16s} max abs error {figures['max_abs_error']:.2e}{agreement}{psnr}")
+            error = f"max abs error {figures['max_abs_error']:.2e}" if "max_abs_error" in figures else "against FP32"
+            print(f"  {check:16s} {name:16s} {error}{agreement}{psnr}")
 
 
 def add_compare(sub) -> None:
@@ -199,7 +209,8 @@ IMAGE_METHODS = {"denoise": "denoised", "colorize": "colorized", "reconstruct": 
 
 def cmd_run(args) -> int:
     from visionrt import atomic, runtime
-    from visionrt.batch_run import Outcome, batched, each, free_name, output_paths, write_images, writable_folder
+    from visionrt.batch_run import (Outcome, batched, each, free_name, output_paths, save_npz, tensor_outputs,
+                                    write_images, writable_folder)
 
     if args.output:
         writable_folder(args.output)
@@ -229,6 +240,11 @@ def cmd_run(args) -> int:
         for path, r in batched(files, lambda items: model.read(items, ink=args.ink), outcome):
             outcome.results.append({"input": path, "text": r.text, "confidence": r.confidence, "ink": r.ink})
             print(f"{path}: {r.text!r} (confidence {r.confidence:.4f})" + (" (light ink on dark)" if r.ink == "light" else ""))
+    elif model.describe().get("task") is None:  # a tensor model: .npy batches in, an .npz of its outputs each out
+        if not args.output:
+            raise VisionRTError("a model without a task writes each input's outputs as .npz: pass -o DIR")
+        write_images(each(files, lambda path: tensor_outputs(model, path), outcome),
+                     output_paths(files, args.output, "outputs", ".npz"), args.overwrite, outcome, save=save_npz)
     else:
         raise VisionRTError(f"{args.model} has no task API the CLI knows (task: {model.describe()['task']}); use the Python run()")
     if args.output:
@@ -258,8 +274,10 @@ def cmd_run(args) -> int:
 def add_bench(sub) -> None:
     parser = sub.add_parser("bench", help="time eager PyTorch against every available runtime backend",
                             description="Batch sweep with warm-up; writes JSON (raw samples), Markdown and a PNG "
-                                        "plot into --out and prints the table.")
-    parser.add_argument("model", choices=_model_names())
+                                        "plot into --out and prints the table. A model folder written as a path (a "
+                                        "user's own export) is timed on seeded noise against the torch.export "
+                                        "program saved beside it.")
+    parser.add_argument("model", help="zoo name or model folder")
     parser.add_argument("--batches", type=int, nargs="+", help="batch sweep (default: the model's, e.g. 1 8 64)")
     parser.add_argument("--widths", type=int, nargs="*", help="width sweep at batch 1 for dynamic-width models "
                         "(default: the registry's, e.g. 32 64 128 256 for digit_reader); pass none to skip")
@@ -286,8 +304,9 @@ def cmd_bench(args) -> int:
                                  sizes=tuple(args.sizes), concurrency=tuple(args.concurrency),
                                  progress=not args.no_progress)
     result = harness.run(config)
+    print(f"{result['model']}: {result['eager_source']}")
     print(report.terminal(result))
-    print(f"wrote {args.out}/bench_{args.model}.{{json,md,png}} (every column, cold start, overhead)")
+    print(f"wrote {args.out}/bench_{result['model']}.{{json,md,png}} (every column, cold start, overhead)")
     return 0
 
 

@@ -143,32 +143,10 @@ def add_int8(name: str, repository: Path | None = None, calibration: np.ndarray 
     payload = checkpoint.load(folder / artifact.WEIGHTS_FILE)
     if calibration is None:
         calibration = model_zoo.resolve(calibration_source(spec))(payload)
-    batch = min(spec.max_batch_size, 64)
-    top1 = spec.task in TOP1_TASKS
-    held_back = calibration[3 * len(calibration) // 4 :]
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.int8-", dir=folder))
     try:
-        reference_back = run_file(fp32_file, spec.input_name, held_back, batch)
-        choice, kept = {}, []
-        for method in METHODS:
-            kept = quantize(fp32_file, staging / f"{method}.onnx", calibration[: 3 * len(calibration) // 4],
-                            spec.input_name, method, batch)
-            choice[method] = agreement(reference_back, run_file(staging / f"{method}.onnx", spec.input_name, held_back,
-                                                                batch), top1)
-        key = "top1_agreement" if top1 else "psnr_db"
-        method = max(METHODS, key=lambda m: choice[m][key])
-        chosen = staging / f"{method}.onnx"
-        figures = {set_name: agreement(run_file(fp32_file, spec.input_name, inputs, batch),
-                                       run_file(chosen, spec.input_name, inputs, batch), top1)
-                   for set_name, inputs in held_out_sets(spec, payload).items()}
-        gate = Gate(all(passes(f) for f in figures.values()), figures, method, choice)
-        if not gate.passed:
-            raise ValidationFailedError(f"{name}: {gate.explain()}: NOT met, so model_int8.onnx is not installed")
-        proto = onnx.load(str(chosen))
-        base = artifact.read(fp32_file).metadata
-        artifact.embed(proto, replace(base, precision="int8", fp32_nodes=tuple(kept),
-                                      parity={"vs_fp32_onnx": {"sets": figures, "calibration": method,
-                                                               "method_choice": choice}}))
+        proto, kept, gate = quantize_and_gate(fp32_file, calibration, held_out_sets(spec, payload),
+                                              spec.task in TOP1_TASKS, staging)
         int8_file = fp32_file.parent / artifact.FILES["int8"]
         with atomic.atomic_path(int8_file) as tmp:
             onnx.save(proto, str(tmp))
@@ -177,11 +155,48 @@ def add_int8(name: str, repository: Path | None = None, calibration: np.ndarray 
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def record_in_report(folder: Path, int8_file: Path, gate: Gate, kept: list[str], seconds: float) -> dict:
-    from visionrt.hashing import sha256_file
+def quantize_and_gate(fp32_file: Path, calibration: np.ndarray, held_out: dict[str, np.ndarray], top1: bool,
+                      workdir: Path) -> tuple[object, list[str], Gate]:
+    """The gated INT8 model of ``fp32_file`` (its proto with metadata, the float-kept nodes, the gate), the
+    calibration method chosen on a held-back quarter of ``calibration``; ValidationFailedError if it fails."""
+    onnx = require("onnx", "train")
+    base = artifact.read(fp32_file).metadata
+    input_name, batch = base.input.name, min(base.max_batch_size, 64)
+    held_back = calibration[3 * len(calibration) // 4 :]
+    reference_back = run_file(fp32_file, input_name, held_back, batch)
+    choice, kept = {}, []
+    for method in METHODS:
+        kept = quantize(fp32_file, workdir / f"{method}.onnx", calibration[: 3 * len(calibration) // 4], input_name,
+                        method, batch)
+        choice[method] = agreement(reference_back, run_file(workdir / f"{method}.onnx", input_name, held_back, batch),
+                                   top1)
+    key = "top1_agreement" if top1 else "psnr_db"
+    method = max(METHODS, key=lambda m: choice[m][key])
+    chosen = workdir / f"{method}.onnx"
+    figures = {set_name: agreement(run_file(fp32_file, input_name, inputs, batch),
+                                   run_file(chosen, input_name, inputs, batch), top1)
+               for set_name, inputs in held_out.items()}
+    gate = Gate(all(passes(f) for f in figures.values()), figures, method, choice)
+    if not gate.passed:
+        raise ValidationFailedError(f"{base.model}: {gate.explain()}: NOT met, so model_int8.onnx is not installed")
+    proto = onnx.load(str(chosen))
+    artifact.embed(proto, replace(base, precision="int8", fp32_nodes=tuple(kept),
+                                  parity={"vs_fp32_onnx": {"sets": figures, "calibration": method,
+                                                           "method_choice": choice}}))
+    return proto, kept, gate
 
+
+def record_in_report(folder: Path, int8_file: Path, gate: Gate, kept: list[str], seconds: float) -> dict:
     path = folder / artifact.REPORT_FILE
     report = json.loads(path.read_text()) if path.is_file() else {}
+    add_to_report(report, int8_file, gate, kept, seconds)
+    atomic.write_text(path, json.dumps(report, indent=1))
+    return report
+
+
+def add_to_report(report: dict, int8_file: Path, gate: Gate, kept: list[str], seconds: float) -> None:
+    from visionrt.hashing import sha256_file
+
     report.setdefault("parity", {})["int8_vs_fp32"] = {"sets": gate.figures, "calibration": gate.method,
                                                        "method_choice": gate.choice, "bars": {
                                                            "top1_agreement": MIN_TOP1, "psnr_db": MIN_PSNR_DB}}
@@ -189,5 +204,3 @@ def record_in_report(folder: Path, int8_file: Path, gate: Gate, kept: list[str],
     report.setdefault("files", {})[artifact.FILES["int8"]] = {"bytes": int8_file.stat().st_size,
                                                              "sha256": sha256_file(int8_file)}
     report["int8_seconds"] = round(seconds, 2)
-    atomic.write_text(path, json.dumps(report, indent=1))
-    return report

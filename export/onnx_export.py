@@ -41,15 +41,20 @@ def export_onnx(model, input_name: str, output_names: tuple[str, ...], example, 
 
 
 def export_failure(model_name: str, torch_version: str, exc: Exception) -> ExportFailedError:
-    """Torch's one-line summary of the cause (its full message is pages of advice), with the versions:
-    torch 2.11's torch.export, for one, cannot export the digit reader's LSTM over a dynamic width
-    (unbacked symbols), which 2.13 does."""
+    """Torch's one-line summary of the cause (its full message is pages of advice), the op it could not
+    translate where it names one, and the versions: torch 2.11's torch.export, for one, cannot export the digit
+    reader's LSTM over a dynamic width (unbacked symbols), which 2.13 does."""
     plain = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # torch colours parts of its messages for terminals
     summary = plain.partition("## Exception summary")[2] or plain  # torch's own pointer to the cause
     first = next((line.strip() for line in summary.splitlines() if line.strip()), type(exc).__name__)[:300]
-    return ExportFailedError(f"{EXPORTER} failed for {model_name} under torch {torch_version}: {first} "
-                             f"({type(exc).__name__}). visionrt's exports are tested with torch {TESTED_TORCH}, "
-                             f"which `make` installs; try that version.")
+    op = re.search(r"op='([^']+)'", plain)
+    named = f"op {op.group(1)} has no ONNX translation at opset {OPSET}; " if op else ""
+    tested = f"visionrt's exports are tested with torch {TESTED_TORCH}"
+    advice = (f"{tested}, which `make` installs; try that version" if not torch_version.startswith(TESTED_TORCH)
+              else f"Rewrite that part of the model with ops ONNX has ({tested}, this version)" if op
+              else f"{tested}, this version")
+    return ExportFailedError(f"{EXPORTER} failed for {model_name} under torch {torch_version}: {named}{first} "
+                             f"({type(exc).__name__}). {advice}.")
 
 
 def tidy_output_dims(path: Path) -> None:

@@ -10,11 +10,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from visionrt import artifact, atomic, model_zoo
-from visionrt.artifact import CONFIG_FILE, FILES, REPORT_FILE, WEIGHTS_FILE
+from visionrt.artifact import CARD_FILE, CONFIG_FILE, FILES, REPORT_FILE, WEIGHTS_FILE
 from visionrt.errors import ValidationFailedError
 from visionrt.export import fp16, fp16_layers, metadata, onnx_export, triton, validate
 from visionrt.extras import require
@@ -29,9 +30,10 @@ TOP1_TASKS = ("classification", "text_recognition")  # outputs are class scores:
 class ExportOptions:
     repository: Path = field(default_factory=model_zoo.repository_path)  # Triton-style model repository
     version: int = 1
-    fp32_tolerance: validate.Tolerance = validate.FP32_TOLERANCE
-    fp16_tolerance: validate.Tolerance = validate.FP16_TOLERANCE
+    fp32_tolerance: validate.Tolerances = validate.FP32_TOLERANCE
+    fp16_tolerance: validate.Tolerances = validate.FP16_TOLERANCE
     keep_fp32: tuple[str, ...] = ()  # node names or op types computed in FP32 in the FP16 file, beyond fp16's list
+    precisions: tuple[str, ...] = ("fp32", "fp16")  # the FP32 file always; FP16 unless left out
 
 
 def ort_runner(path: Path, input_name: str):
@@ -65,68 +67,110 @@ def write_onnx(model_proto, meta: artifact.ArtifactMetadata, path: Path) -> None
     onnx.checker.check_model(str(path), full_check=True)
 
 
+@dataclass
+class ExportJob:
+    """One model's way through export, whoever wrote it: the zoo's checkpoints and a user's own module or ONNX
+    file build one of these, and :func:`build_and_install` takes each the same way."""
+
+    name: str
+    base: artifact.ArtifactMetadata  # the FP32 file's metadata, before the gates' figures are added
+    sets: dict[str, tuple[np.ndarray, int]]  # gate inputs: name -> (inputs, batch)
+    top1: bool  # class scores: gate on top-1 agreement of the real sets too
+    model: object = None  # the torch module to export; None: ``onnx_file`` is the FP32 graph and the reference
+    example: object = None  # tracing input for ``model``
+    dynamic_axes: dict[int, str] | None = None  # beyond the batch axis
+    onnx_file: Path | None = None
+    extra_files: dict[str, Callable[[Path], None]] = field(default_factory=dict)  # file name -> writer, installed beside
+    report: dict = field(default_factory=dict)  # what the job adds to the export report
+    steps: tuple[Callable[[Path, dict], None], ...] = ()  # more gated files made in staging (INT8), adding to the report
+    card: Callable[["ExportJob", dict], str] | None = None  # MODEL_CARD.md from the job and its report
+
+
 def export_checkpoint(checkpoint_path: str | Path, options: ExportOptions | None = None) -> dict:
     """Export one checkpoint into ``<repository>/<model>/``; return the export report."""
-    onnx = require("onnx", "train")
-    options = options or ExportOptions()
-    started = time.perf_counter()
     payload = checkpoint.load(checkpoint_path)
     spec = model_zoo.get(payload["model"])
-    model = checkpoint.build_model(payload)
     weights_sha = checkpoint.sha256(checkpoint_path)
-    destination = Path(options.repository) / spec.name
-    options.repository.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}.staging-", dir=options.repository))
-    try:
-        real = model_zoo.resolve(spec.validation_data)(payload)
-        sets = validate.input_sets(real, large_batch=min(64, spec.max_batch_size))
-        fp32_path, fp16_path = staging / FP32_FILE, staging / FP16_FILE
-        onnx_export.export_onnx(model, spec.input_name, spec.output_names, torch_example(real), fp32_path,
-                                spec.dynamic_axes)
-        fp32_proto = onnx.load(str(fp32_path))
-        base = metadata.build(spec, payload, weights_sha, "fp32", onnx_export.EXPORTER, onnx_export.OPSET)
-        write_onnx(fp32_proto, base, fp32_path)
-        half = fp16.convert_to_fp16(onnx.load(str(fp32_path)), tuple(options.keep_fp32))
-        half_proto, kept = half.model, half.kept
-        half_meta = replace(base, precision="fp16", fp32_nodes=tuple(kept))
-        write_onnx(half_proto, half_meta, fp16_path)
+    real = model_zoo.resolve(spec.validation_data)(payload)
+    job = ExportJob(
+        name=spec.name, base=metadata.build(spec, payload, weights_sha, "fp32", onnx_export.EXPORTER, onnx_export.OPSET),
+        sets=validate.input_sets(real, large_batch=min(64, spec.max_batch_size)), top1=spec.task in TOP1_TASKS,
+        model=checkpoint.build_model(payload), example=torch_example(real), dynamic_axes=spec.dynamic_axes,
+        extra_files={WEIGHTS_FILE: lambda path: shutil.copyfile(checkpoint_path, path)})
+    return build_and_install(job, options or ExportOptions())
 
-        top1 = spec.task in TOP1_TASKS
-        fp32_parity = validate.gate(f"{spec.name} FP32 ONNX vs PyTorch",
-                                    validate.parity(torch_runner(model), ort_runner(fp32_path, spec.input_name), sets,
-                                                    spec.output_names), options.fp32_tolerance, top1)
-        fp16_parity = fp16_gate(spec, fp32_path, fp16_path, sets, half, options.fp16_tolerance, top1)
-        # Parity figures travel inside the artifacts; only metadata changes, the validated graphs do not.
-        write_onnx(fp32_proto, replace(base, parity={"vs_pytorch": fp32_parity}), fp32_path)
-        write_onnx(half_proto, replace(half_meta, parity={"vs_fp32_onnx": fp16_parity}), fp16_path)
-        shutil.copyfile(checkpoint_path, staging / WEIGHTS_FILE)
-        atomic.write_text(staging / CONFIG_FILE, triton.config_pbtxt(spec.name, fp32_proto.graph, spec.max_batch_size,
+
+def build_and_install(job: ExportJob, options: ExportOptions) -> dict:
+    """Export (or take) the FP32 graph, make the FP16 file, gate both, and install them with the Triton config
+    and the report into ``<repository>/<name>/``; on any failure the repository is left as it was."""
+    onnx = require("onnx", "train")
+    started, base = time.perf_counter(), job.base
+    Path(options.repository).mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{job.name}.staging-", dir=options.repository))
+    try:
+        fp32_path = staging / FP32_FILE
+        if job.model is not None:
+            onnx_export.export_onnx(job.model, base.input.name, base.outputs, job.example, fp32_path, job.dynamic_axes)
+        else:
+            shutil.copyfile(job.onnx_file, fp32_path)
+        fp32_proto = onnx.load(str(fp32_path))
+        write_onnx(fp32_proto, base, fp32_path)
+        parity, half = {}, None
+        if job.model is not None:
+            parity["fp32_vs_pytorch"] = validate.gate(
+                f"{job.name} FP32 ONNX vs PyTorch", validate.parity(torch_runner(job.model), ort_runner(
+                    fp32_path, base.input.name), job.sets, base.outputs), options.fp32_tolerance, job.top1)
+            # Parity figures travel inside the artifacts; only metadata changes, the validated graphs do not.
+            write_onnx(fp32_proto, replace(base, parity={"vs_pytorch": parity["fp32_vs_pytorch"]}), fp32_path)
+        if "fp16" in options.precisions:
+            half, parity["fp16_vs_fp32"] = stage_fp16(job, fp32_path, staging / FP16_FILE, options)
+        for name, write in job.extra_files.items():
+            write(staging / name)
+        atomic.write_text(staging / CONFIG_FILE, triton.config_pbtxt(job.name, fp32_proto.graph, base.max_batch_size,
                                                                         profile_from_metadata(base)))
         report = {
-            "model": spec.name, **{key: base.provenance[key] for key in ("exported_at", "exporter", "opset")},
-            "source_weights_sha256": weights_sha, "fp32_nodes_in_fp16": kept, "fp16_clipped_weights": half.clipped,
-            "parity": {"fp32_vs_pytorch": fp32_parity, "fp16_vs_fp32": fp16_parity},
-            "files": {name: {"bytes": (staging / name).stat().st_size, "sha256": checkpoint.sha256(staging / name)}
-                      for name in (FP32_FILE, FP16_FILE, WEIGHTS_FILE)},
-            "seconds": round(time.perf_counter() - started, 2),
+            "model": job.name, **{key: base.provenance[key] for key in ("exported_at", "exporter", "opset")},
+            "source_weights_sha256": base.provenance["source_weights_sha256"],
+            "fp32_nodes_in_fp16": half.kept if half else None, "fp16_clipped_weights": half.clipped if half else None,
+            "parity": parity, **job.report,
         }
+        for step in job.steps:
+            step(staging, report)
+        files = [name for name in (*FILES.values(), *job.extra_files) if (staging / name).is_file()]
+        report["files"] = {name: {"bytes": (staging / name).stat().st_size, "sha256": checkpoint.sha256(staging / name)}
+                           for name in files}
+        report["seconds"] = round(time.perf_counter() - started, 2)
         atomic.write_text(staging / REPORT_FILE, json.dumps(report, indent=1))
-        install(staging, destination, options.version)
+        beside = (*job.extra_files, *((CARD_FILE,) if job.card else ()))
+        if job.card:
+            atomic.write_text(staging / CARD_FILE, job.card(job, report))
+        install(staging, Path(options.repository) / job.name, options.version, beside)
         return report
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def fp16_gate(spec, fp32_path: Path, fp16_path: Path, sets: dict, half: fp16.Conversion,
-              tolerance: validate.Tolerance, top1: bool) -> dict:
+def stage_fp16(job: ExportJob, fp32_path: Path, fp16_path: Path, options: ExportOptions) -> tuple[fp16.Conversion, dict]:
+    """The FP16 file beside the gated FP32 one, gated against it: (the conversion, its gate figures)."""
+    onnx = require("onnx", "train")
+    half = fp16.convert_to_fp16(onnx.load(str(fp32_path)), tuple(options.keep_fp32))
+    half_meta = replace(job.base, precision="fp16", fp32_nodes=tuple(half.kept))
+    write_onnx(half.model, half_meta, fp16_path)
+    figures = fp16_gate(job, fp32_path, fp16_path, half, options.fp16_tolerance)
+    write_onnx(half.model, replace(half_meta, parity={"vs_fp32_onnx": figures}), fp16_path)
+    return half, figures
+
+
+def fp16_gate(job: ExportJob, fp32_path: Path, fp16_path: Path, half: fp16.Conversion,
+              tolerance: validate.Tolerances) -> dict:
     """The FP16 file against the FP32 file; on failure the error also says where along the graph they part."""
-    report = validate.parity(ort_runner(fp32_path, spec.input_name), ort_runner(fp16_path, spec.input_name), sets,
-                             spec.output_names)
+    name, outputs = job.base.input.name, job.base.outputs
+    report = validate.parity(ort_runner(fp32_path, name), ort_runner(fp16_path, name), job.sets, outputs)
     try:
-        return validate.gate(f"{spec.name} FP16 ONNX vs FP32 ONNX", report, tolerance, top1)
+        return validate.gate(f"{job.name} FP16 ONNX vs FP32 ONNX", report, tolerance, job.top1)
     except ValidationFailedError as exc:
-        failing = validate.failing_sets(report, tolerance, top1)[0]
-        where = explain_fp16_failure(fp32_path, fp16_path, spec.input_name, failing, sets[failing][0], half)
+        failing = validate.failing_sets(report, tolerance, job.top1)[0]
+        where = explain_fp16_failure(fp32_path, fp16_path, name, failing, job.sets[failing][0], half)
         raise ValidationFailedError(f"{exc}\n  {where}") from exc
 
 
@@ -152,13 +196,16 @@ def torch_example(real: np.ndarray | dict[str, np.ndarray]):
     return torch.from_numpy(first[:2].copy())
 
 
-def install(staging: Path, destination: Path, version: int) -> None:
-    """Move validated files into ``destination`` (version folder for the graphs), one atomic rename each."""
+def install(staging: Path, destination: Path, version: int, beside: tuple[str, ...] = (WEIGHTS_FILE,)) -> None:
+    """Move validated files into ``destination`` (version folder for the graphs), one atomic rename each.
+    A graph file this export did not make is removed: an INT8 file was calibrated and gated against the
+    weights just replaced (`export --int8` makes a new one)."""
     version_dir = destination / str(version)
     version_dir.mkdir(parents=True, exist_ok=True)
-    for name in (FP32_FILE, FP16_FILE):
-        (staging / name).replace(version_dir / name)
-    # An INT8 file was calibrated and gated against the weights just replaced: `export --int8` makes a new one.
-    (version_dir / FILES["int8"]).unlink(missing_ok=True)
-    for name in (WEIGHTS_FILE, CONFIG_FILE, REPORT_FILE):
+    for name in FILES.values():
+        if (staging / name).is_file():
+            (staging / name).replace(version_dir / name)
+        else:
+            (version_dir / name).unlink(missing_ok=True)
+    for name in (*beside, CONFIG_FILE, REPORT_FILE):
         (staging / name).replace(destination / name)

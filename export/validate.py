@@ -25,6 +25,21 @@ class Tolerance:
 FP32_TOLERANCE = Tolerance(abs=1e-4, rel=1e-5, min_top1=1.0)
 # FP16 images: 40 dB PSNR against FP32 (a max abs error of a few 1e-2 at single pixels is normal for FP16)
 FP16_TOLERANCE = Tolerance(abs=1e-2, rel=1e-3, min_top1=0.999, min_psnr_db=40.0)
+Tolerances = Tolerance | dict[str, Tolerance]  # one for every output, or one per output name
+
+
+def tolerance_for(tolerance: Tolerances, key: str) -> Tolerance:
+    """The tolerance of one report entry: ``key`` is "set" (a one-output graph) or "set:output"."""
+    if isinstance(tolerance, Tolerance):
+        return tolerance
+    output = key.partition(":")[2]
+    return tolerance[output] if output else next(iter(tolerance.values()))
+
+
+def tolerance_record(tolerance: Tolerances) -> dict:
+    if isinstance(tolerance, Tolerance):
+        return asdict(tolerance)
+    return {output: asdict(each) for output, each in tolerance.items()}
 
 
 def compare(reference: np.ndarray, candidate: np.ndarray) -> dict:
@@ -75,21 +90,21 @@ def parity(reference: Runner, candidate: Runner, sets: dict[str, tuple[np.ndarra
     return report
 
 
-def failures(report: dict, tolerance: Tolerance, top1: bool = True) -> list[str]:
+def failures(report: dict, tolerance: Tolerances, top1: bool = True) -> list[str]:
     """Every figure outside tolerance, as a readable sentence (empty when the artifact passes).
 
     ``top1``: gate on top-1 agreement (class scores); off for outputs whose argmax means nothing (latents)."""
     return [problem for name, figures in report.items() for problem in set_failures(name, figures, tolerance, top1)]
 
 
-def failing_sets(report: dict, tolerance: Tolerance, top1: bool = True) -> list[str]:
+def failing_sets(report: dict, tolerance: Tolerances, top1: bool = True) -> list[str]:
     """Names of the input sets with a figure outside tolerance, in report order ("set:output" -> "set")."""
     names = [name.split(":")[0] for name, figures in report.items() if set_failures(name, figures, tolerance, top1)]
     return list(dict.fromkeys(names))
 
 
-def set_failures(name: str, figures: dict, tolerance: Tolerance, top1: bool) -> list[str]:
-    problems = []
+def set_failures(name: str, figures: dict, tolerance: Tolerances, top1: bool) -> list[str]:
+    problems, tolerance = [], tolerance_for(tolerance, name)
     allowed = tolerance.abs + tolerance.rel * figures["reference_max_abs"]
     if tolerance.min_psnr_db is not None and "psnr_db" in figures:
         if not figures["psnr_db"] >= tolerance.min_psnr_db:
@@ -101,11 +116,11 @@ def set_failures(name: str, figures: dict, tolerance: Tolerance, top1: bool) -> 
     return problems
 
 
-def gate(label: str, report: dict, tolerance: Tolerance, top1: bool = True) -> dict:
+def gate(label: str, report: dict, tolerance: Tolerances, top1: bool = True) -> dict:
     """Raise ValidationFailedError listing every failure; return the report with its tolerance otherwise."""
     problems = failures(report, tolerance, top1)
     if problems:
         raise ValidationFailedError(
             f"{label} failed validation; the previous artifact was left in place:\n  " + "\n  ".join(problems)
         )
-    return {"tolerance": asdict(tolerance), "sets": report}
+    return {"tolerance": tolerance_record(tolerance), "sets": report}

@@ -52,7 +52,7 @@ def count_macs(model, example) -> int:
     return total
 
 
-def _parity_rows(parity: dict) -> list[str]:
+def parity_rows(parity: dict) -> list[str]:
     rows = []
     for check, result in parity.items():
         for name, figures in result["sets"].items():
@@ -110,7 +110,7 @@ def write_card(name: str, baselines: dict | None = None) -> Path:
                   *[f"| {k} | {v:.4f} |" for k, v in baselines.items()]]
     lines += ["", "## Parity", "| check | input set | samples | max abs error | top-1 agreement | PSNR dB |",
               "|---|---|---|---|---|---|",
-              *_parity_rows(report["parity"]),
+              *parity_rows(report["parity"]),
               "", f"Kept in FP32 in the FP16 variant: {', '.join(report['fp32_nodes_in_fp16']) or 'nothing'}.",
               "", "## Training",
               _training_line(config),

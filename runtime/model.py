@@ -106,9 +106,10 @@ class ShapeRules:
 
     def __init__(self, meta: ArtifactMetadata | None):
         self.profile: Profile | None = None
-        self.multiple, self.max_batch, self.dynamic = 1, None, False
+        self.multiple, self.max_batch, self.dynamic, self.task = 1, None, False, None
         if meta is None:
             return
+        self.task = meta.task
         try:
             self.profile = profile_from_metadata(meta)
         except ArtifactError:
@@ -128,7 +129,8 @@ class ShapeRules:
             for axis, (low, got, high) in enumerate(zip(self.profile.min, shape, self.profile.max)):
                 if not low <= got <= high:
                     what, fix = ("the batch", "split it") if axis == 0 else \
-                        (f"axis {axis}", "the task APIs tile large images")
+                        (f"axis {axis}", "the task APIs tile large images" if self.task and got > high
+                         else "resize or pad it into the range")
                     raise UserInputError(f"input '{name}': {what} is {got}, outside the artifact's range [{low}, {high}] "
                                          f"(shape {tuple(shape)}); {fix}")
         if self.multiple > 1 and (shape[-1] % self.multiple or shape[-2] % self.multiple):
