@@ -381,7 +381,7 @@ def add_tune(sub) -> None:
                                         "FP32 file and gated INT8 file, interleaved, at batch 1 and the profile's tuning size, and record "
                                         "the winner for this CPU, these library versions and this file. "
                                         "runtime.load(backend='auto') then uses it and says so in its reasons.")
-    parser.add_argument("models", nargs="*", help="zoo models (default: every installed one)")
+    parser.add_argument("models", nargs="*", help="zoo models or model folders (default: every installed zoo model)")
     parser.add_argument("--seconds", type=float, default=3.0, help="timing per model, all backends together (default 3)")
     parser.set_defaults(handler=cmd_tune)
 
@@ -391,11 +391,14 @@ def cmd_tune(args) -> int:
     from visionrt.errors import UserInputError
     from visionrt.runtime import tuning
 
+    from visionrt.runtime import source
+
     asked = [part for name in args.models for part in (model_zoo.composite(name) or (name,))]
     names = asked or [name for name in model_zoo.names() if model_zoo.installed(name)]
-    unknown = [name for name in names if not model_zoo.installed(name)]
+    unknown = [name for name in names if not source.written_as_path(name) and not model_zoo.installed(name)]
     if unknown:
-        raise UserInputError(f"not installed in the zoo: {', '.join(unknown)}; tune takes {', '.join(model_zoo.names())}")
+        raise UserInputError(f"not installed in the zoo: {', '.join(unknown)}; tune takes {', '.join(model_zoo.names())} "
+                             "or a model folder written as a path")
     if args.seconds <= 0:
         raise UserInputError(f"--seconds must be above 0, got {args.seconds}")
     print(f"tuning {len(names)} model(s) on {tuning.cpu_name()}, about {args.seconds:g} s each; "

@@ -4,6 +4,7 @@ Everything is written into a staging folder beside the destination. The previous
 file by file with atomic renames only after every gate has passed, so a failed export changes nothing.
 """
 
+import contextlib
 import json
 import shutil
 import tempfile
@@ -16,7 +17,7 @@ import numpy as np
 
 from visionrt import artifact, atomic, model_zoo
 from visionrt.artifact import CARD_FILE, CONFIG_FILE, FILES, REPORT_FILE, WEIGHTS_FILE
-from visionrt.errors import ValidationFailedError
+from visionrt.errors import ValidationFailedError, VisionRTError
 from visionrt.export import fp16, fp16_layers, metadata, onnx_export, triton, validate
 from visionrt.extras import require
 from visionrt.runtime.profiles import profile_from_metadata
@@ -43,7 +44,8 @@ def ort_runner(path: Path, input_name: str):
     model = runtime.load(path, backend="onnxruntime:cpu")
 
     def run(x: np.ndarray) -> list[np.ndarray]:
-        result = model.run({input_name: x})
+        with failing_shape(f"the ONNX graph {path.name}", x):
+            result = model.run({input_name: x})
         return [result[spec.name] for spec in model.outputs] if isinstance(result, dict) else [result]
 
     return run
@@ -53,11 +55,27 @@ def torch_runner(model):
     torch = require("torch", "train")
 
     def run(x: np.ndarray) -> list[np.ndarray]:
-        with torch.no_grad():
+        with torch.no_grad(), failing_shape(f"the PyTorch module {type(model).__name__}", x):
             out = model(torch.from_numpy(x))
         return [t.numpy() for t in out] if isinstance(out, (tuple, list)) else [out.numpy()]
 
     return run
+
+
+@contextlib.contextmanager
+def failing_shape(what: str, x: np.ndarray):
+    """An engine's own failure on a gate input, as a ValidationFailedError naming the shape: a graph exported
+    with a size baked in (a reshape to the example's window count) fails only at the other sizes of its range."""
+    try:
+        yield
+    except VisionRTError:
+        raise
+    except Exception as exc:  # ONNX Runtime's Fail, torch's RuntimeError, ...: the engine's words, one line
+        words = " ".join(str(exc).split())[:400]
+        raise ValidationFailedError(
+            f"{what} fails at input shape {tuple(x.shape)}, inside the dynamic range the export checks: {words}. "
+            "If the model takes only some sizes, narrow the range, e.g. dynamic={'image': {2: ('height', 128, 256)}}, "
+            "or leave that axis fixed; nothing was installed") from exc
 
 
 def write_onnx(model_proto, meta: artifact.ArtifactMetadata, path: Path) -> None:

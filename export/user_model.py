@@ -190,6 +190,9 @@ def metadata(name, task, input_name, shape, axes, outputs, max_batch_size, prepr
     preprocessing that does not fit the input, is refused here rather than at load."""
     if not (isinstance(name, str) and name.replace("_", "").replace("-", "").isalnum()):
         raise UserInputError(f"name {name!r}: letters, digits, '_' and '-' only (it names the model's folder)")
+    if task is not None and task not in artifact.TASK_NEEDS:  # a misspelt task would lose its API without a word
+        raise UserInputError(f"task {task!r}: one of {sorted(artifact.TASK_NEEDS)}, or None for a tensor model "
+                             "served by run()")
     prep = preprocessing.to_dict() if isinstance(preprocessing, artifact.Preprocessing) else preprocessing
     doc = {
         "schema": artifact.SCHEMA, "model": name, "task": task, "summary": summary,

@@ -51,10 +51,11 @@ def tuned_target(fp32_file, target: Target, static_reason: str, targets: list[Ta
     """The CPU target and settings ``visionrt tune`` measured fastest for this file on this machine, where a
     record applies; else the static choice, saying that it was not measured."""
     cpu = {t.name: t for t in targets if t.available and not t.on_gpu}
-    record = tuning.applicable(fp32_file.parent.parent.name, fp32_file, set(cpu))
+    name = tuning.record_name(fp32_file)
+    record = tuning.applicable(name, fp32_file, set(cpu))
     if record is not None:
         return cpu[record.winner], record.reason(), dict(record.options)
-    return target, static_reason + f"; not tuned here (`visionrt tune {fp32_file.parent.parent.name}`)", {}
+    return target, static_reason + f"; not tuned here (`visionrt tune {name}`)", {}
 
 
 def choose_file(precision: str, target: Target, resolved: sources.Source) -> tuple[artifact.Artifact, str, str]:

@@ -90,6 +90,15 @@ def fp32_file(model: str) -> Path:
     return source.resolve(model).files["fp32"]
 
 
+def record_name(onnx_file: Path) -> str:
+    """What a record is filed under: a zoo model's name, or any other model folder's full path (a user's folder
+    named ``digits`` is not the zoo's digits)."""
+    from visionrt import model_zoo
+
+    folder = Path(onnx_file).resolve().parent.parent
+    return folder.name if folder.parent == model_zoo.repository_path().resolve() else str(folder)
+
+
 def record_key(onnx_file: Path) -> dict:
     return {"cpu": cpu_name(), "cpu_identity": cpu_identity(), "libraries": library_versions(),
             "onnx_sha256": sha256_file(onnx_file)}
@@ -205,5 +214,5 @@ def tune(model: str, seconds: float = 3.0, path: Path | None = None, warmup: int
 def store(record: Record, path: Path | None = None) -> None:
     path = path or records_path()
     records = read_records(path)
-    records[record.model] = asdict(record)
+    records[record_name(fp32_file(record.model))] = asdict(record)
     atomic.write_text(path, json.dumps(records, indent=1, sort_keys=True))

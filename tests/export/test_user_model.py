@@ -130,9 +130,13 @@ def test_every_file_is_valid_onnx_and_the_config_is_valid_for_triton(resnet_fold
     model_config_pb2 = pytest.importorskip("tritonclient.grpc.model_config_pb2")
     from google.protobuf import text_format
 
+    import onnxruntime
+
     folder, _ = resnet_folder
     for path in (folder / "1").glob("*.onnx"):
         onnx.checker.check_model(str(path), full_check=True)
+        plain = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])  # no visionrt in between
+        assert plain.run(None, {"image": np.zeros((3, 3, 40, 72), np.float32)})[0].shape == (3, 10)
     config = text_format.Parse((folder / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
     assert config.max_batch_size == 16 and config.platform == "onnxruntime_onnx"
     assert list(config.input[0].dims) == [3, -1, -1] and list(config.output[0].dims) == [10]
@@ -284,6 +288,8 @@ def test_a_model_that_cannot_be_exported_names_the_op_and_leaves_the_repository_
      "letters, digits"),
     (lambda r: user_model.export_model(resnet(), torch.rand(2, 3, 32, 32).double(), name="x", repository=r),
      "float32"),
+    (lambda r: user_model.export_model(resnet(), torch.rand(2, 3, 32, 32), name="x", repository=r,
+                                       task="classifcation"), "task 'classifcation': one of"),
 ])
 def test_bad_requests_are_refused_before_anything_is_exported(repository, call, message):
     with pytest.raises(UserInputError, match=message):
@@ -302,3 +308,13 @@ def test_the_report_says_what_the_card_says(classifier_folder):
     card = (folder / "MODEL_CARD.md").read_text()
     assert "INT8 file:" in card and "task: classification" in card and "labels: 10" in card
     assert json.loads((folder / "export_report.json").read_text())["files"].keys() == report["files"].keys()
+
+
+def test_tune_files_a_folder_under_its_path_and_auto_then_uses_it(resnet_folder):
+    from visionrt.runtime import tuning
+
+    folder, _ = resnet_folder
+    record = tuning.tune(str(folder), seconds=0.3)
+    assert str(folder.resolve()) in tuning.read_records() and "digits" not in tuning.read_records()
+    model = runtime.load(folder)
+    assert model.describe()["backend"] == record.winner.split(":")[0] and "measured" in model.reasons[0]
