@@ -35,3 +35,8 @@ class ValidationFailedError(VisionRTError):
 
 class ExportFailedError(VisionRTError):
     """PyTorch could not export a model to ONNX; the message names the torch version in use and the tested one."""
+
+
+class EngineError(VisionRTError):
+    """The engine failed on an input that passed visionrt's checks (a graph that takes only some sizes of its
+    range, say); the message names the input's shape and gives the engine's own words."""

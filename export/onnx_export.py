@@ -6,6 +6,7 @@ PyTorch 2.9; tests cover this path, the dynamic batch axis included.
 
 import contextlib
 import io
+import logging
 import re
 import warnings
 from pathlib import Path
@@ -25,7 +26,7 @@ def export_onnx(model, input_name: str, output_names: tuple[str, ...], example, 
     axes = {0: "batch", **(dynamic_axes or {})}
     dims = {axis: torch.export.Dim(name, min=1, max=4096) for axis, name in axes.items()}
     quiet = io.StringIO()
-    with torch.no_grad(), contextlib.redirect_stdout(quiet), warnings.catch_warnings():
+    with torch.no_grad(), contextlib.redirect_stdout(quiet), warnings.catch_warnings(), registry_quiet():
         warnings.simplefilter("ignore", FutureWarning)  # torch.export's own deprecation chatter
         try:
             program = torch.onnx.export(
@@ -38,6 +39,20 @@ def export_onnx(model, input_name: str, output_names: tuple[str, ...], example, 
     program.save(str(path))
     tidy_output_dims(Path(path))
     return Path(path)
+
+
+@contextlib.contextmanager
+def registry_quiet():
+    """The exporter logs one warning per torchvision op it cannot register when torchvision is absent
+    ("torchvision is not installed. Skipping torchvision::nms", four lines an export): nothing a visionrt
+    user can act on, so only its errors come through."""
+    registry = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registry.level
+    registry.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        registry.setLevel(level)
 
 
 def export_failure(model_name: str, torch_version: str, exc: Exception) -> ExportFailedError:

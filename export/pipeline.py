@@ -17,7 +17,7 @@ import numpy as np
 
 from visionrt import artifact, atomic, model_zoo
 from visionrt.artifact import CARD_FILE, CONFIG_FILE, FILES, REPORT_FILE, WEIGHTS_FILE
-from visionrt.errors import ValidationFailedError, VisionRTError
+from visionrt.errors import EngineError, ValidationFailedError, VisionRTError
 from visionrt.export import fp16, fp16_layers, metadata, onnx_export, triton, validate
 from visionrt.extras import require
 from visionrt.runtime.profiles import profile_from_metadata
@@ -68,14 +68,19 @@ def failing_shape(what: str, x: np.ndarray):
     with a size baked in (a reshape to the example's window count) fails only at the other sizes of its range."""
     try:
         yield
-    except VisionRTError:
-        raise
-    except Exception as exc:  # ONNX Runtime's Fail, torch's RuntimeError, ...: the engine's words, one line
-        words = " ".join(str(exc).split())[:400]
-        raise ValidationFailedError(
-            f"{what} fails at input shape {tuple(x.shape)}, inside the dynamic range the export checks: {words}. "
-            "If the model takes only some sizes, narrow the range, e.g. dynamic={'image': {2: ('height', 128, 256)}}, "
-            "or leave that axis fixed; nothing was installed") from exc
+    except VisionRTError as exc:
+        if not isinstance(exc, EngineError):
+            raise
+        raise shape_failure(what, x, str(exc)) from exc
+    except Exception as exc:  # torch's RuntimeError, ...: the module's words
+        raise shape_failure(what, x, " ".join(str(exc).split())) from exc
+
+
+def shape_failure(what: str, x: np.ndarray, words: str) -> ValidationFailedError:
+    return ValidationFailedError(
+        f"{what} fails at input shape {tuple(x.shape)}, inside the dynamic range the export checks: {words[:400]}. "
+        "If the model takes only some sizes, narrow the range, e.g. dynamic={'image': {2: ('height', 128, 256)}}, "
+        "or leave that axis fixed; nothing was installed")
 
 
 def write_onnx(model_proto, meta: artifact.ArtifactMetadata, path: Path) -> None:

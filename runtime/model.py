@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from visionrt.artifact import Artifact, ArtifactMetadata
-from visionrt.errors import ArtifactError, NonFiniteOutputError, UserInputError
+from visionrt.errors import ArtifactError, EngineError, NonFiniteOutputError, UserInputError, VisionRTError
 from visionrt.runtime.backends import Backend, TensorSpec
 from visionrt.runtime.profiles import Profile, profile_from_metadata
 
@@ -181,7 +181,15 @@ class Model:
             raise UserInputError(f"this model has inputs {[s.name for s in self.inputs]}; pass a dict of arrays")
         if self._ruled is not None:
             self._rules.check(self._ruled, feeds[self._ruled].shape)
-        results = check_outputs(self._backend.run(feeds), self._output_names)
+        try:
+            raw = self._backend.run(feeds)
+        except VisionRTError:
+            raise
+        except Exception as exc:  # ONNX Runtime's Fail, OpenVINO's RuntimeError: its words, with the shapes given
+            shapes = ", ".join(f"'{name}' {tuple(value.shape)}" for name, value in feeds.items())
+            raise EngineError(f"{self._backend.describe().get('backend', 'the engine')} failed on input {shapes}: "
+                              f"{' '.join(str(exc).split())[:400]}") from exc
+        results = check_outputs(raw, self._output_names)
         if len(results) == 1:
             return results[0]
         return {spec.name: value for spec, value in zip(self.outputs, results)}

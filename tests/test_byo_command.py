@@ -114,3 +114,15 @@ def test_weights_that_do_not_fit_are_refused_naming_the_mismatch(exported, capsy
                      "--name", "x", "--repository", "r"]) == 2
     err = capsys.readouterr().err
     assert "w.pt does not fit the module" in err and "size mismatch" in err
+
+
+def test_an_export_prints_none_of_torchs_lines_about_torchvision(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import torch\nfrom visionrt.export import export_model\n"
+            "model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten())\n"
+            f"export_model(model, torch.rand(2, 3, 8, 8), name='quiet', repository={str(tmp_path)!r})\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "torchvision" not in out.stderr  # a fresh process: torch's exporter registry logs once per process

@@ -176,6 +176,18 @@ def test_an_encoder_decoder_exports_with_free_height_and_width(unet_folder):
     assert np.abs(got - eager(unet(), x)).max() < 1e-4
 
 
+def test_a_size_the_graph_cannot_take_is_an_engine_error_at_run_and_a_failed_gate_at_export(unet_folder):
+    from visionrt.errors import EngineError, ValidationFailedError
+    from visionrt.export.pipeline import ort_runner
+
+    folder, _ = unet_folder
+    odd = np.zeros((1, 3, 72, 72), np.float32)  # inside the range, but the U-Net concatenates at multiples of 16
+    with pytest.raises(EngineError, match=r"failed on input 'image' \(1, 3, 72, 72\)"):
+        runtime.load(folder, backend="onnxruntime:cpu").run(odd)
+    with pytest.raises(ValidationFailedError, match=r"fails at input shape \(1, 3, 72, 72\).*narrow the range"):
+        ort_runner(folder / "1" / "model.onnx", "image")(odd)
+
+
 def test_a_classifier_is_gated_on_real_inputs_and_served_by_classify(classifier_folder, classifier, tmp_path):
     from PIL import Image
 
