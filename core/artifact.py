@@ -201,7 +201,7 @@ class ArtifactMetadata:
     dynamic_ranges: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # item axis (from 1) -> range
     preprocessing: Preprocessing | None = None
     labels: tuple[str, ...] | None = None
-    fp32_nodes: tuple[str, ...] = ()  # nodes an FP16 file computes in FP32
+    fp32_nodes: tuple[str, ...] = ()  # nodes an FP16 file computes in FP32, or an INT8 file leaves float
     alphabet: str | None = None  # text_recognition: class i is alphabet[i], except the CTC blank
     blank: int | None = None
     latent: int | None = None  # VAE
@@ -282,7 +282,7 @@ class ArtifactMetadata:
                "metrics": self.metrics, "training": self.training, "precision": self.precision, **self.provenance}
         optional = {"alphabet": self.alphabet, "blank": self.blank, "latent": self.latent, "beta": self.beta,
                     "noise": self.noise, "parity": self.parity or None,
-                    "fp32_nodes": list(self.fp32_nodes) if self.precision == "fp16" else None}
+                    "fp32_nodes": list(self.fp32_nodes) if self.precision in ("fp16", "int8") else None}
         return {**doc, **{key: value for key, value in optional.items() if value is not None}}
 
     def to_json(self) -> str:

@@ -142,7 +142,7 @@ def print_export_report(report: dict, repository: Path) -> None:
 
 
 def add_compare(sub) -> None:
-    parser = sub.add_parser("compare", help="an installed model's FP16 file against its FP32 file, tensor by tensor",
+    parser = sub.add_parser("compare", help="an installed model's FP16 (or INT8) file against its FP32 file, tensor by tensor",
                             description="Marks every float tensor the two ONNX files share as an output, runs both "
                                         "on the same inputs with ONNX Runtime, and scores each tensor's FP16 values "
                                         "against FP32 (SNR, max abs error, inf/NaN) in graph order: where FP16 "
@@ -156,6 +156,8 @@ def add_compare(sub) -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="ONNX Runtime provider; FP16 "
                         "kernels differ per provider, so compare where you deploy (default cpu)")
     parser.add_argument("--min-snr", type=float, default=40.0, help="the bar in dB (default 40, the image gate's)")
+    parser.add_argument("--precision", choices=("fp16", "int8"), default="fp16", help="the file to compare with "
+                        "FP32: fp16 (default) or the gated INT8 file, whose float-kept nodes are marked")
     parser.add_argument("--keep-fp32", nargs="+", default=[], metavar="NODE_OR_OP", help="compare an FP16 "
                         "conversion made here with these also kept FP32 (as export --keep-fp32 would make it; "
                         "nothing is written) instead of the installed FP16 file")
@@ -167,13 +169,14 @@ def cmd_compare(args) -> int:
     from visionrt.export import fp16_compare, fp16_layers
 
     rows, described, meta = fp16_compare.compare(args.model, args.shape, args.inputs, args.seed, args.device,
-                                                 tuple(args.keep_fp32))
-    print(f"{meta.model}: FP16 against FP32 on {described}, ONNX Runtime {args.device}")
-    print(fp16_layers.table(rows, args.min_snr))
-    print(fp16_layers.summary(rows, args.min_snr))
+                                                 tuple(args.keep_fp32), args.precision)
+    label = args.precision.upper()
+    print(f"{meta.model}: {label} against FP32 on {described}, ONNX Runtime {args.device}")
+    print(fp16_layers.table(rows, args.min_snr, label=label))
+    print(fp16_layers.summary(rows, args.min_snr, label=label))
     if args.out:
         written = fp16_compare.write_report(rows, args.out, meta.model, described,
-                                            args.device, args.min_snr)
+                                            args.device, args.min_snr, args.precision)
         print("wrote " + ", ".join(str(path) for path in written))
     return 0
 

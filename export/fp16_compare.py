@@ -1,4 +1,5 @@
-"""``visionrt compare``: an installed model's FP16 file against its FP32 file, tensor by tensor, with a report.
+"""``visionrt compare``: an installed model's FP16 (or INT8) file against its FP32 file, tensor by tensor, with a
+report.
 
 The comparison itself is ``fp16_layers``; this module picks the files and the inputs and writes the table,
 the JSON and a plot of SNR along the graph.
@@ -15,14 +16,14 @@ from visionrt import atomic, figures
 from visionrt.errors import ArtifactError, UserInputError
 from visionrt import artifact
 from visionrt.artifact import ArtifactMetadata
-from visionrt.export import fp16, fp16_layers
+from visionrt.export import fp16, fp16_layers, int8
 from visionrt.extras import require
 
 BATCH = 2
 
 
-def load_pair(source: str | Path):
-    """(FP32 proto, FP16 proto, the FP16 file's metadata) of a zoo name or model folder."""
+def load_pair(source: str | Path, precision: str = "fp16"):
+    """(FP32 proto, the ``precision`` file's proto, its metadata) of a zoo name or model folder."""
     from visionrt.runtime import source as sources
 
     onnx = require("onnx", "train")
@@ -30,13 +31,14 @@ def load_pair(source: str | Path):
     if "file" in files:
         raise UserInputError(f"{source}: compare takes a zoo name or a model folder, whose version folder holds "
                              "both model.onnx and model_fp16.onnx; not a single .onnx file")
-    missing = [artifact.FILES[precision] for precision in ("fp32", "fp16") if precision not in files]
+    missing = [artifact.FILES[each] for each in ("fp32", precision) if each not in files]
     if missing:
-        raise ArtifactError(f"{source}: no {' or '.join(missing)} to compare it with")
-    meta = artifact.read(files["fp16"]).metadata
+        made_by = " (`visionrt export MODEL --int8` makes it)" if precision == "int8" else ""
+        raise ArtifactError(f"{source}: no {' or '.join(missing)} to compare it with{made_by}")
+    meta = artifact.read(files[precision]).metadata
     if meta is None:
-        raise ArtifactError(f"{source}: the FP16 file carries no visionrt metadata; re-export it")
-    return onnx.load(str(files["fp32"])), onnx.load(str(files["fp16"])), meta
+        raise ArtifactError(f"{source}: the {precision.upper()} file carries no visionrt metadata; re-export it")
+    return onnx.load(str(files["fp32"])), onnx.load(str(files[precision])), meta
 
 
 def default_shape(meta: ArtifactMetadata) -> tuple[int, ...]:
@@ -62,6 +64,25 @@ def inputs(meta: ArtifactMetadata, shape: tuple[int, ...] | None, path: Path | N
     return checked(meta, array, "--shape"), f"standard normal noise {shape}, seed {seed}"
 
 
+def held_out(source, meta: ArtifactMetadata, count: int = 8) -> tuple[np.ndarray, str]:
+    """Real held-out inputs of a zoo model: an INT8 file is calibrated on real data, and noise far outside its
+    activation ranges says nothing about it (standard-normal noise put the style network's first convolution
+    at -2 dB SNR, where real photos give 50)."""
+    from visionrt import model_zoo
+    from visionrt.runtime import source as sources
+
+    if sources.written_as_path(source) or meta.model not in model_zoo.names():
+        raise UserInputError(f"{source}: an INT8 file is calibrated on real data, so compare it on real inputs: pass "
+                             "--inputs a .npy batch of them (or --shape to compare on noise anyway)")
+    from visionrt.model_zoo.registry import resolve
+    from visionrt.train import checkpoint
+
+    spec = model_zoo.get(meta.model)
+    real = resolve(spec.validation_data)(checkpoint.load(model_zoo.model_dir(meta.model) / artifact.WEIGHTS_FILE))
+    first = next(iter(real.values())) if isinstance(real, dict) else real
+    return np.ascontiguousarray(first[:count]), f"the first {min(count, len(first))} held-out inputs of the test split"
+
+
 def checked(meta: ArtifactMetadata, array: np.ndarray, origin: str) -> np.ndarray:
     """The batch, if the model takes it: the runtime's own input check against the metadata's input."""
     from visionrt.runtime.backends import TensorSpec
@@ -75,17 +96,24 @@ def checked(meta: ArtifactMetadata, array: np.ndarray, origin: str) -> np.ndarra
 
 
 def compare(source: str | Path, shape=None, inputs_path: Path | None = None, seed: int = 0,
-            device: str = "cpu", keep_fp32: tuple[str, ...] = ()) -> tuple[list[fp16_layers.TensorError], str, ArtifactMetadata]:
-    """(rows in graph order, how the inputs were made, FP16 metadata) for an installed model.
+            device: str = "cpu", keep_fp32: tuple[str, ...] = (),
+            precision: str = "fp16") -> tuple[list[fp16_layers.TensorError], str, ArtifactMetadata]:
+    """(rows in graph order, how the inputs were made, the compared file's metadata) for an installed model.
 
     ``keep_fp32``: instead of the installed FP16 file, convert the FP32 file here as the exporter would with
-    these nodes or op types kept too (nothing is written), to see what a pin would change before exporting."""
-    fp32, half, meta = load_pair(source)
-    kept = list(meta.fp32_nodes)
+    these nodes or op types kept too (nothing is written), to see what a pin would change before exporting.
+    ``precision`` "int8": the INT8 file instead, whose float nodes are those the quantizer leaves float."""
+    if precision not in ("fp16", "int8") or (keep_fp32 and precision != "fp16"):
+        raise UserInputError(f"compare takes precision fp16 or int8 (--keep-fp32 with fp16 only), got {precision}")
+    fp32, half, meta = load_pair(source, precision)
+    kept = list(meta.fp32_nodes) if precision == "fp16" else int8.kept_float(fp32)
     if keep_fp32:
         conversion = fp16.convert_to_fp16(fp16_layers.copy_model(fp32), tuple(keep_fp32))
         half, kept = conversion.model, conversion.kept
-    batch, described = inputs(meta, shape, inputs_path, seed)
+    if precision == "int8" and shape is None and inputs_path is None:
+        batch, described = held_out(source, meta)
+    else:
+        batch, described = inputs(meta, shape, inputs_path, seed)
     rows = fp16_layers.compare_tensors(fp32, half, {meta.input.name: batch}, kept, device)
     if keep_fp32:
         described += f"; FP16 converted here with --keep-fp32 {' '.join(keep_fp32)}"
@@ -93,36 +121,41 @@ def compare(source: str | Path, shape=None, inputs_path: Path | None = None, see
 
 
 
-def write_report(rows, out: Path, model: str, described: str, device: str, min_snr_db: float) -> list[Path]:
-    """compare_<model>.{json,md,png} in ``out``."""
+def write_report(rows, out: Path, model: str, described: str, device: str, min_snr_db: float,
+                 precision: str = "fp16") -> list[Path]:
+    """compare_<model>.{json,md,png} in ``out`` (compare_<model>_int8.* for the INT8 file)."""
     out.mkdir(parents=True, exist_ok=True)
-    header = (f"# {model}: FP16 against FP32, tensor by tensor\n\n"
+    label = precision.upper()
+    header = (f"# {model}: {label} against FP32, tensor by tensor\n\n"
               f"Inputs: {described}; ONNX Runtime on {device}; bar {min_snr_db:g} dB.\n")
-    body = f"{header}\n{fp16_layers.summary(rows, min_snr_db)}\n\n{fp16_layers.table(rows, min_snr_db)}\n"
+    body = (f"{header}\n{fp16_layers.summary(rows, min_snr_db, label=label)}\n\n"
+            f"{fp16_layers.table(rows, min_snr_db, label=label)}\n")
     records = [{**asdict(row), "snr_db": row.snr_db if math.isfinite(row.snr_db) else str(row.snr_db)} for row in rows]
-    document = {"model": model, "inputs": described, "device": device, "min_snr_db": min_snr_db, "tensors": records}
-    stem = out / f"compare_{model}"
+    document = {"model": model, "precision": precision, "inputs": described, "device": device,
+                "min_snr_db": min_snr_db, "tensors": records}
+    stem = out / (f"compare_{model}" + ("" if precision == "fp16" else f"_{precision}"))
     written = [atomic.write_text(stem.with_suffix(".md"), body),
                atomic.write_text(stem.with_suffix(".json"), json.dumps(document, indent=1)),
-               plot(rows, stem.with_suffix(".png"), f"{model}: FP16 vs FP32 along the graph ({described})", min_snr_db)]
+               plot(rows, stem.with_suffix(".png"), f"{model}: {label} vs FP32 along the graph ({described})",
+                    min_snr_db, label)]
     return [Path(path) for path in written]
 
 
-def plot(rows, path: Path, title: str, min_snr_db: float) -> Path:
+def plot(rows, path: Path, title: str, min_snr_db: float, label: str = "FP16") -> Path:
     """SNR per tensor in graph order; FP32-kept nodes in another colour, inf/NaN drawn at the floor in red."""
     plt = figures.pyplot()
     finite = [row.snr_db for row in rows if math.isfinite(row.snr_db)]
     top = max(finite, default=min_snr_db) + 10
     floor = min(min(finite, default=min_snr_db), min_snr_db) - 10
     figure, axis = plt.subplots(figsize=(max(6.0, len(rows) * 0.12), 4))
-    for kept, colour, label in ((False, "tab:blue", "computed in FP16"), (True, "tab:orange", "kept in FP32")):
+    for kept, colour, legend in ((False, "tab:blue", f"computed in {label}"), (True, "tab:orange", "kept float")):
         points = [(i, row.snr_db if math.isfinite(row.snr_db) else top) for i, row in enumerate(rows)
                   if row.kept_fp32 == kept and row.snr_db != -math.inf]
         if points:
-            axis.scatter(*zip(*points), s=14, color=colour, label=label)
+            axis.scatter(*zip(*points), s=14, color=colour, label=legend)
     broken = [i for i, row in enumerate(rows) if row.snr_db == -math.inf]
     if broken:
-        axis.scatter(broken, [floor] * len(broken), marker="x", color="tab:red", label="inf/NaN in FP16")
+        axis.scatter(broken, [floor] * len(broken), marker="x", color="tab:red", label=f"inf/NaN in {label}")
     axis.axhline(min_snr_db, color="gray", linestyle="--", linewidth=1, label=f"bar {min_snr_db:g} dB")
     axis.set(xlabel="tensor, in graph order", ylabel="SNR against FP32 (dB)", title=title, ylim=(floor - 5, top + 5))
     axis.legend(fontsize=8, loc="lower left")

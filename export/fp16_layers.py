@@ -140,36 +140,38 @@ def format_snr(snr_db: float) -> str:
     return "exact" if snr_db == math.inf else "inf/NaN" if snr_db == -math.inf else f"{snr_db:.1f} dB"
 
 
-def describe(row: TensorError) -> str:
-    held = f", {row.nonfinite} values FP16 turned into inf/NaN" if row.nonfinite else ""
-    where = "kept FP32" if row.kept_fp32 else "FP16"
+def describe(row: TensorError, label: str = "FP16") -> str:
+    held = f", {row.nonfinite} values {label} turned into inf/NaN" if row.nonfinite else ""
+    where = ("kept FP32" if label == "FP16" else "kept float") if row.kept_fp32 else label
     return (f"'{row.tensor}' from node '{row.node}' ({row.op_type}, {where}): SNR {format_snr(row.snr_db)}, "
             f"max abs error {row.max_abs_error:.3g} on values up to {row.reference_max_abs:.3g}{held}")
 
 
-def summary(rows: list[TensorError], min_snr_db: float = DEFAULT_MIN_SNR_DB, worst: int = 3) -> str:
-    """A few lines for an error message: where FP16 first falls under the bar, and the worst others."""
+def summary(rows: list[TensorError], min_snr_db: float = DEFAULT_MIN_SNR_DB, worst: int = 3,
+            label: str = "FP16") -> str:
+    """A few lines for an error message: where the ``label`` file (FP16 or INT8) first falls under the bar, and the
+    worst others."""
     under = [row for row in rows if row.diverged(min_snr_db)]
     if not under:
         lowest = min(rows, key=lambda row: row.snr_db, default=None)
         return (f"every one of {len(rows)} shared tensors stays at or above {min_snr_db:g} dB SNR"
-                + (f"; lowest: {describe(lowest)}" if lowest else ""))
+                + (f"; lowest: {describe(lowest, label)}" if lowest else ""))
     first, ranked = under[0], sorted(under[1:], key=lambda row: (-row.nonfinite, row.snr_db))
-    lines = [f"{len(under)} of {len(rows)} shared tensors under {min_snr_db:g} dB; the first: {describe(first)}",
-             *(f"also under: {describe(row)}" for row in ranked[:worst])]
-    if not first.kept_fp32:
+    lines = [f"{len(under)} of {len(rows)} shared tensors under {min_snr_db:g} dB; the first: {describe(first, label)}",
+             *(f"also under: {describe(row, label)}" for row in ranked[:worst])]
+    if not first.kept_fp32 and label == "FP16":
         lines.append(f"to compute it in FP32: --keep-fp32 {first.node} (that node) or --keep-fp32 {first.op_type} "
                      "(every node of that type)")
     return "\n".join(lines)
 
 
-def table(rows: list[TensorError], min_snr_db: float = DEFAULT_MIN_SNR_DB) -> str:
+def table(rows: list[TensorError], min_snr_db: float = DEFAULT_MIN_SNR_DB, label: str = "FP16") -> str:
     """Markdown, one row per tensor in graph order; diverged rows marked."""
     lines = ["| # | tensor | node | op | computed in | SNR | max abs error | max abs FP32 | inf/NaN |",
              "|---|---|---|---|---|---|---|---|---|"]
     for index, row in enumerate(rows):
         mark = " **under the bar**" if row.diverged(min_snr_db) else ""
-        lines.append(f"| {index} | {row.tensor} | {row.node} | {row.op_type} | {'FP32' if row.kept_fp32 else 'FP16'} | "
+        lines.append(f"| {index} | {row.tensor} | {row.node} | {row.op_type} | {'FP32' if row.kept_fp32 else label} | "
                      f"{format_snr(row.snr_db)}{mark} | {row.max_abs_error:.3g} | {row.reference_max_abs:.3g} | "
                      f"{row.nonfinite} |")
     return "\n".join(lines)
