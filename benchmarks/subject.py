@@ -41,9 +41,12 @@ class Subject:
 def subject_of(model: str, repository: Path) -> Subject:
     from visionrt.runtime import source
 
-    if source.written_as_path(model):
-        return from_folder(Path(model).expanduser())
-    return from_zoo(model, Path(repository))
+    if not source.written_as_path(model):
+        return from_zoo(model, Path(repository))
+    folder = Path(model).expanduser()
+    if folder.resolve().parent == Path(repository).resolve() and folder.name in model_zoo.names():
+        return from_zoo(folder.name, Path(repository))  # a zoo folder written as a path: its checkpoint is there
+    return from_folder(folder)
 
 
 def from_zoo(name: str, repository: Path) -> Subject:

@@ -39,6 +39,11 @@ def run(args) -> dict:
         raise UserInputError("export your own model with --module (or --onnx), --name and --repository, and no "
                              "zoo MODEL, e.g. `visionrt export --module pkg.models:build --input image:1x3x224x224 "
                              "--name my_model --repository repo/`")
+    zoo_only = [flag for flag, used in (("--int8", args.int8), ("--trt", args.trt), ("--checkpoint", args.checkpoint),
+                                          ("--precision", args.precision != "fp16")) if used]
+    if zoo_only:
+        raise UserInputError(f"{', '.join(zoo_only)}: for zoo models; with --module or --onnx, INT8 needs calibration "
+                             "data, which only the Python API takes (export_model(..., calibration=...))")
     common = {"name": args.name, "repository": args.repository, "max_batch_size": args.max_batch_size,
               "summary": args.summary, "keep_fp32": tuple(args.keep_fp32)}
     if args.onnx:
@@ -100,7 +105,10 @@ def build_module(target: str, kwargs_json: str, weights: Path | None):
         raise UserInputError(f"--module {target}: cannot import it ({exc})") from exc
     finally:
         sys.path.pop(0)
-    model = factory(**kwargs)
+    try:
+        model = factory(**kwargs)
+    except TypeError as exc:  # a keyword the factory does not take
+        raise UserInputError(f"--module {target} with --kwargs {kwargs_json}: {exc}") from exc
     if not isinstance(model, torch.nn.Module):
         raise UserInputError(f"--module {target} returned {type(model).__name__}, not a torch.nn.Module")
     if weights is not None:
@@ -111,9 +119,11 @@ def build_module(target: str, kwargs_json: str, weights: Path | None):
 def load_weights(model, path: Path) -> None:
     import torch
 
+    import pickle
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError) as exc:
+    except (OSError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:  # weights_only refuses other objects
         raise UserInputError(f"--weights {path}: cannot read it as a torch state_dict ({exc})") from exc
     state = state.get("state_dict", state) if isinstance(state, dict) else state
     try:

@@ -88,6 +88,7 @@ def newest_checkpoint(runs_dir: Path, model: str) -> Path:
 
 
 def cmd_export(args) -> int:
+    from visionrt import model_zoo
     from visionrt.export import ExportOptions, export_checkpoint
 
     if byo_command.wanted(args):
@@ -111,6 +112,10 @@ def cmd_export(args) -> int:
         options.repository = args.repository
     report = export_checkpoint(checkpoint, options)
     print_export_report(report, options.repository)
+    if Path(options.repository).resolve() == model_zoo.repository_path().resolve():
+        from visionrt.model_zoo import listing
+
+        print(f"wrote {listing.write_card(args.model)} (the card of the model just installed)")
     return 0
 
 

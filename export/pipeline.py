@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from visionrt import artifact, atomic, model_zoo
-from visionrt.artifact import CARD_FILE, CONFIG_FILE, FILES, REPORT_FILE, WEIGHTS_FILE
+from visionrt.artifact import CARD_FILE, CONFIG_FILE, EAGER_FILE, FILES, REPORT_FILE, WEIGHTS_FILE
 from visionrt.errors import EngineError, ValidationFailedError, VisionRTError
 from visionrt.export import fp16, fp16_layers, metadata, onnx_export, triton, validate
 from visionrt.extras import require
@@ -24,6 +24,7 @@ from visionrt.runtime.profiles import profile_from_metadata
 from visionrt.train import checkpoint
 
 FP32_FILE, FP16_FILE = FILES["fp32"], FILES["fp16"]
+STALE_BESIDE = (WEIGHTS_FILE, EAGER_FILE, CARD_FILE)  # removed when an export does not make them anew
 TOP1_TASKS = ("classification", "text_recognition")  # outputs are class scores: their argmax must agree
 
 
@@ -44,18 +45,18 @@ def ort_runner(path: Path, input_name: str):
     model = runtime.load(path, backend="onnxruntime:cpu")
 
     def run(x: np.ndarray) -> list[np.ndarray]:
-        with failing_shape(f"the ONNX graph {path.name}", x):
+        with failing_shape(f"the ONNX graph {path.name}", input_name, x):
             result = model.run({input_name: x})
         return [result[spec.name] for spec in model.outputs] if isinstance(result, dict) else [result]
 
     return run
 
 
-def torch_runner(model):
+def torch_runner(model, input_name: str = "input"):
     torch = require("torch", "train")
 
     def run(x: np.ndarray) -> list[np.ndarray]:
-        with torch.no_grad(), failing_shape(f"the PyTorch module {type(model).__name__}", x):
+        with torch.no_grad(), failing_shape(f"the PyTorch module {type(model).__name__}", input_name, x):
             out = model(torch.from_numpy(x))
         return [t.numpy() for t in out] if isinstance(out, (tuple, list)) else [out.numpy()]
 
@@ -63,7 +64,7 @@ def torch_runner(model):
 
 
 @contextlib.contextmanager
-def failing_shape(what: str, x: np.ndarray):
+def failing_shape(what: str, input_name: str, x: np.ndarray):
     """An engine's own failure on a gate input, as a ValidationFailedError naming the shape: a graph exported
     with a size baked in (a reshape to the example's window count) fails only at the other sizes of its range."""
     try:
@@ -71,16 +72,16 @@ def failing_shape(what: str, x: np.ndarray):
     except VisionRTError as exc:
         if not isinstance(exc, EngineError):
             raise
-        raise shape_failure(what, x, str(exc)) from exc
+        raise shape_failure(what, input_name, x, str(exc)) from exc
     except Exception as exc:  # torch's RuntimeError, ...: the module's words
-        raise shape_failure(what, x, " ".join(str(exc).split())) from exc
+        raise shape_failure(what, input_name, x, " ".join(str(exc).split())) from exc
 
 
-def shape_failure(what: str, x: np.ndarray, words: str) -> ValidationFailedError:
+def shape_failure(what: str, input_name: str, x: np.ndarray, words: str) -> ValidationFailedError:
     return ValidationFailedError(
-        f"{what} fails at input shape {tuple(x.shape)}, inside the dynamic range the export checks: {words[:400]}. "
-        "If the model takes only some sizes, narrow the range, e.g. dynamic={'image': {2: ('height', 128, 256)}}, "
-        "or leave that axis fixed; nothing was installed")
+        f"{what} fails at input shape {tuple(x.shape)}, one of the shapes the export checks: {words[:400]}. If it "
+        f"takes only some sizes, give those axes a narrower range (dynamic={{'{input_name}': {{2: ('height', 128, "
+        "256)}}) or leave them fixed; nothing was installed")
 
 
 def write_onnx(model_proto, meta: artifact.ArtifactMetadata, path: Path) -> None:
@@ -134,19 +135,23 @@ def build_and_install(job: ExportJob, options: ExportOptions) -> dict:
         fp32_path = staging / FP32_FILE
         if job.model is not None:
             onnx_export.export_onnx(job.model, base.input.name, base.outputs, job.example, fp32_path, job.dynamic_axes)
-        else:
-            shutil.copyfile(job.onnx_file, fp32_path)
+        else:  # loaded with any external data beside it, saved as one file
+            onnx.save(onnx.load(str(job.onnx_file)), str(fp32_path))
         fp32_proto = onnx.load(str(fp32_path))
         write_onnx(fp32_proto, base, fp32_path)
         parity, half = {}, None
         if job.model is not None:
             parity["fp32_vs_pytorch"] = validate.gate(
-                f"{job.name} FP32 ONNX vs PyTorch", validate.parity(torch_runner(job.model), ort_runner(
+                f"{job.name} FP32 ONNX vs PyTorch", validate.parity(torch_runner(job.model, base.input.name), ort_runner(
                     fp32_path, base.input.name), job.sets, base.outputs), options.fp32_tolerance, job.top1)
             # Parity figures travel inside the artifacts; only metadata changes, the validated graphs do not.
             write_onnx(fp32_proto, replace(base, parity={"vs_pytorch": parity["fp32_vs_pytorch"]}), fp32_path)
         if "fp16" in options.precisions:
             half, parity["fp16_vs_fp32"] = stage_fp16(job, fp32_path, staging / FP16_FILE, options)
+        elif job.model is None:  # nothing to compare with: the graph still runs, finite, at every checked shape
+            runner = ort_runner(fp32_path, base.input.name)
+            for inputs, batch in job.sets.values():
+                validate.run_batched(runner, inputs, batch)
         for name, write in job.extra_files.items():
             write(staging / name)
         atomic.write_text(staging / CONFIG_FILE, triton.config_pbtxt(job.name, fp32_proto.graph, base.max_batch_size,
@@ -232,3 +237,5 @@ def install(staging: Path, destination: Path, version: int, beside: tuple[str, .
             (version_dir / name).unlink(missing_ok=True)
     for name in (*beside, CONFIG_FILE, REPORT_FILE):
         (staging / name).replace(destination / name)
+    for name in set(STALE_BESIDE) - set(beside):  # they describe, or rebuild, the model just replaced
+        (destination / name).unlink(missing_ok=True)

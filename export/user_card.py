@@ -24,7 +24,8 @@ def card_text(job, report: dict) -> str:
              "(the dynamic ranges' min, opt and max)",
              "| check | input set | samples | max abs error | top-1 agreement | PSNR dB |", "|---|---|---|---|---|---|",
              *parity_rows({k: v for k, v in report["parity"].items() if "tolerance" in v}),
-             "", f"Kept in FP32 in the FP16 file: {', '.join(report['fp32_nodes_in_fp16'] or []) or 'nothing'}.",
+             *(["", f"Kept in FP32 in the FP16 file: {', '.join(report['fp32_nodes_in_fp16']) or 'nothing'}."]
+               if report["fp32_nodes_in_fp16"] is not None else ["", "No FP16 file was made."]),
              *int8_lines(report), "", "## Files",
              *[f"- `{name}`: {entry['bytes'] / 1e6:.2f} MB, sha256 {entry['sha256'][:16]}" for name, entry in
                report["files"].items()],

@@ -17,13 +17,15 @@ import numpy as np
 
 import visionrt
 from visionrt import artifact
-from visionrt.errors import ArtifactError, UserInputError
+from visionrt.errors import ArtifactError, ExportFailedError, UserInputError
 from visionrt.export import axes as dynamic_axes, int8, onnx_export, user_card
 from visionrt.export.pipeline import TOP1_TASKS, ExportJob, ExportOptions, build_and_install
+from visionrt.export.validate import Tolerance, Tolerances
 from visionrt.extras import require
 
 EAGER_FILE = artifact.EAGER_FILE
 LARGE_BATCH = 8  # the gates' larger batch: enough to catch batch-dependent bugs, cheap for big models
+MIN_CALIBRATION = 8
 
 
 def export_model(model, example, *, name: str, repository: str | Path, dynamic=None, task: str | None = None,
@@ -62,14 +64,15 @@ def export_model(model, example, *, name: str, repository: str | Path, dynamic=N
     return finish(job, shape, axes, real_inputs, calibration, precisions, repository, tolerances, keep_fp32)
 
 
-def export_onnx_file(onnx_file: str | Path, *, name: str, repository: str | Path, task: str | None = None,
+def export_onnx_file(onnx_file: str | Path, *, name: str, repository: str | Path, dynamic=None, task: str | None = None,
                      preprocessing: dict | artifact.Preprocessing | None = None, labels: Sequence[str] | None = None,
                      real_inputs=None, calibration=None, precisions: Sequence[str] = ("fp32", "fp16"),
                      tolerances: Mapping | None = None, max_batch_size: int = 32, summary: str = "",
                      keep_fp32: Sequence[str] = ()) -> dict:
     """An existing ONNX file into ``<repository>/<name>/``: metadata added, the FP16 (and INT8) file made and
     gated against it, config, card and report written. Its dynamic axes are the graph's own symbolic ones;
-    an unsized height or width gets the range 32 to 512 (opt 256), which the gates then check."""
+    an unsized height or width gets the range 32 to 512 (opt 256), which the gates then check, unless
+    ``dynamic`` gives it another, e.g. ``{"image": {2: ("height", 224, 224), 3: ("width", 224, 224)}}``."""
     onnx = require("onnx", "train")
     from visionrt.hashing import sha256_file
 
@@ -78,10 +81,10 @@ def export_onnx_file(onnx_file: str | Path, *, name: str, repository: str | Path
         raise ArtifactError(f"ONNX file not found: {path}")
     try:
         proto = onnx.load(str(path))
-        onnx.checker.check_model(proto)
+        onnx.checker.check_model(proto, full_check=True)  # as the exporter checks its own files
     except Exception as exc:  # onnx raises DecodeError, ValidationError, ... for a damaged or invalid file
         raise ArtifactError(f"{path} is not a valid ONNX model: {str(exc).splitlines()[0][:300]}") from exc
-    input_name, shape, dynamic = graph_input(proto, path)
+    input_name, shape, dynamic = graph_input(proto, path, dynamic)
     axes = dynamic_axes.parse(dynamic, input_name, shape, checked_batch(max_batch_size))
     outputs = tuple(value.name for value in proto.graph.output)
     opset = max((op.version for op in proto.opset_import if op.domain in ("", "ai.onnx")), default=0)
@@ -102,7 +105,7 @@ def finish(job: ExportJob, shape: tuple, axes: dict, real_inputs, calibration, p
     if "int8" in wanted:
         job.steps = (int8_step(as_array(calibration, "calibration", shape, axes), real, job.top1),)
     job.card = user_card.card_text
-    return build_and_install(job, options(repository, tolerances, keep_fp32, wanted))
+    return build_and_install(job, options(repository, tolerances, keep_fp32, wanted, job.base.outputs))
 
 
 def named_example(example, torch) -> tuple[str, object]:
@@ -126,8 +129,12 @@ def named_example(example, torch) -> tuple[str, object]:
 
 def output_names_of(model, tensor, given, torch) -> tuple[str, ...]:
     """The names the graph's outputs get: the user's, or ``output`` / ``output_0``, ``output_1``, ..."""
-    with torch.no_grad():
-        out = model(tensor)
+    try:
+        with torch.no_grad():
+            out = model(tensor)
+    except Exception as exc:  # the module's own error: a wrong channel count, say
+        raise UserInputError(f"{type(model).__name__} fails on the example input {list(tensor.shape)}: "
+                             f"{' '.join(str(exc).split())[:300]}") from exc
     count = len(out) if isinstance(out, (tuple, list)) else 1
     if not all(isinstance(o, torch.Tensor) for o in (out if isinstance(out, (tuple, list)) else [out])):
         raise UserInputError(f"{type(model).__name__} returns {type(out).__name__}; export_model takes a model "
@@ -154,6 +161,11 @@ def as_array(value, what: str, shape: tuple, axes: dict) -> np.ndarray | None:
     if array.ndim != len(shape) or any(array.shape[i] != shape[i] for i in fixed) or len(array) == 0:
         raise UserInputError(f"{what} has shape {list(array.shape)}; expected a batch shaped like the example "
                              f"{list(shape)} (fixed axes {fixed} equal)")
+    outside = [f"axis {i} is {array.shape[i]}, outside [{axes[i].low}, {axes[i].high}]" for i in axes
+               if i > 0 and not axes[i].low <= array.shape[i] <= axes[i].high]
+    if outside:
+        raise UserInputError(f"{what} has shape {list(array.shape)}: {'; '.join(outside)}, the range the export "
+                             "checks; resize them or widen the range (dynamic=)")
     if array.dtype != np.float32 or not np.isfinite(array).all():
         raise UserInputError(f"{what} must be finite float32 values, got {array.dtype}"
                              + ("" if np.isfinite(array).all() else " with NaN or Inf"))
@@ -165,6 +177,9 @@ def checked_precisions(precisions: Sequence[str], calibration, real_inputs) -> t
     unknown = [p for p in wanted if p not in artifact.PRECISIONS]
     if unknown or "fp32" not in wanted:
         raise UserInputError(f"precisions {list(precisions)}: fp32 and any of {list(artifact.PRECISIONS[1:])}")
+    if "int8" in wanted and calibration is not None and len(calibration) < MIN_CALIBRATION:
+        raise UserInputError(f"calibration holds {len(calibration)} input(s); INT8 needs at least {MIN_CALIBRATION} "
+                             "(a quarter is held back to choose the calibration method)")
     if "int8" in wanted and (calibration is None or real_inputs is None):
         raise UserInputError("precision int8 needs calibration= inputs from the training data to quantize with and "
                              "real_inputs= held-out inputs to gate on")
@@ -173,15 +188,30 @@ def checked_precisions(precisions: Sequence[str], calibration, real_inputs) -> t
     return wanted
 
 
-def options(repository, tolerances: Mapping | None, keep_fp32: Sequence[str], wanted: tuple[str, ...]) -> ExportOptions:
+def options(repository, tolerances: Mapping | None, keep_fp32: Sequence[str], wanted: tuple[str, ...],
+            outputs: tuple[str, ...]) -> ExportOptions:
     unknown = sorted(set(tolerances or {}) - {"fp32", "fp16"})
     if unknown:
         raise UserInputError(f"tolerances takes 'fp32' and 'fp16', got {unknown} (the INT8 gate's bars are fixed)")
     found = ExportOptions(repository=Path(repository), keep_fp32=tuple(keep_fp32), precisions=wanted)
     for key in ("fp32", "fp16"):
         if key in (tolerances or {}):
-            setattr(found, f"{key}_tolerance", tolerances[key])
+            default = getattr(found, f"{key}_tolerance")
+            setattr(found, f"{key}_tolerance", per_output(tolerances[key], outputs, default, key))
     return found
+
+
+def per_output(given, outputs: tuple[str, ...], default: Tolerance, key: str) -> Tolerances:
+    """One Tolerance for every output, or by output name with the default for those not named."""
+    if isinstance(given, Tolerance):
+        return given
+    if not isinstance(given, Mapping) or not all(isinstance(v, Tolerance) for v in given.values()):
+        raise UserInputError(f"tolerances['{key}'] must be a Tolerance or {{output name: Tolerance}}, got {given!r}")
+    unknown = sorted(set(given) - set(outputs))
+    if unknown:
+        raise UserInputError(f"tolerances['{key}'] names {unknown}, which are not outputs; the outputs are {list(outputs)}")
+    each = {output: given.get(output, default) for output in outputs}
+    return each[outputs[0]] if len(outputs) == 1 else each
 
 
 def metadata(name, task, input_name, shape, axes, outputs, max_batch_size, preprocessing, labels, summary, source,
@@ -222,10 +252,15 @@ def save_program(model, tensor, axes: dict, path: Path, torch) -> None:
     """The module as a ``torch.export`` program with the same dynamic axes, so the eager baseline can be rebuilt
     without the user's code. The axes are left to torch to bound (``Dim.AUTO``): a U-Net takes only multiples
     of 16, which an explicit range would contradict."""
-    with torch.no_grad():
-        program = torch.export.export(model, (tensor,), dynamic_shapes=({index: torch.export.Dim.AUTO
-                                                                          for index in axes},))
-    torch.export.save(program, str(path))
+    try:
+        with torch.no_grad():
+            program = torch.export.export(model, (tensor,), dynamic_shapes=({index: torch.export.Dim.AUTO
+                                                                              for index in axes},))
+        torch.export.save(program, str(path))
+    except Exception as exc:  # the ONNX exporter has fallbacks that torch.export alone does not
+        raise ExportFailedError(f"the ONNX files passed their gates, but torch.export could not save "
+                                f"{type(model).__name__} as the eager baseline ({EAGER_FILE}): "
+                                f"{' '.join(str(exc).split())[:300]}; nothing was installed") from exc
 
 
 def checked_shapes(axes: dict, shape: tuple) -> list[list[int]]:
@@ -235,8 +270,9 @@ def checked_shapes(axes: dict, shape: tuple) -> list[list[int]]:
     return [list(s) for s in dict.fromkeys(tuple(s) for s in ends)]
 
 
-def graph_input(proto, path: Path) -> tuple[str, tuple[int, ...], dict]:
-    """(input name, an example shape, dynamic axes) from the graph's declared input; the batch axis must be free."""
+def graph_input(proto, path: Path, given=None) -> tuple[str, tuple[int, ...], dict]:
+    """(input name, an example shape, dynamic axes) from the graph's declared input; the batch axis must be free.
+    ``given``: the user's ranges for the graph's symbolic axes, as export_model's ``dynamic`` takes them."""
     initializers = {init.name for init in proto.graph.initializer}
     inputs = [value for value in proto.graph.input if value.name not in initializers]
     if len(inputs) != 1:
@@ -245,13 +281,24 @@ def graph_input(proto, path: Path) -> tuple[str, tuple[int, ...], dict]:
     value = inputs[0]
     if value.type.tensor_type.elem_type != 1:
         raise UserInputError(f"{path}: input '{value.name}' is not float32 (ONNX type {value.type.tensor_type.elem_type})")
-    sizes = [dim.dim_value if dim.HasField("dim_value") else None for dim in value.type.tensor_type.shape.dim]
+    dims = value.type.tensor_type.shape.dim
+    sizes = [dim.dim_value if dim.HasField("dim_value") else None for dim in dims]
     if not sizes or sizes[0] is not None:
         raise UserInputError(f"{path}: input '{value.name}' has shape {sizes} with no free batch axis; visionrt "
                              "needs a dynamic batch (re-export the model with one)")
-    names = [dim.dim_param or f"dim{index}" for index, dim in enumerate(value.type.tensor_type.shape.dim)]
-    dynamic = {index: (names[index], 32, 512) for index, size in enumerate(sizes) if index > 0 and size is None}
-    return value.name, tuple(1 if i == 0 else size or 256 for i, size in enumerate(sizes)), dynamic
+    dynamic_axes.layout_of(sizes)
+    free = [index for index, size in enumerate(sizes) if index > 0 and size is None]
+    ranges = {index: (dims[index].dim_param or f"dim{index}", 32, 512) for index in free}
+    if given is not None:
+        axes = given.get(value.name, given) if isinstance(given, Mapping) else given
+        words = dict(axes) if isinstance(axes, Mapping) else {}
+        loose = sorted(set(words) - set(free) - {0})
+        if loose or not all(isinstance(w, Sequence) and len(w) == 3 for i, w in words.items() if i in free):
+            raise UserInputError(f"{path}: dynamic gives ranges (name, min, max) for the graph's symbolic axes "
+                                 f"{free} only, got {given!r}")
+        ranges.update({index: tuple(words[index]) for index in free if index in words})
+    shape = tuple(1 if i == 0 else size or min(max(256, ranges[i][1]), ranges[i][2]) for i, size in enumerate(sizes))
+    return value.name, shape, ranges
 
 
 def int8_step(calibration: np.ndarray, real: np.ndarray, top1: bool):

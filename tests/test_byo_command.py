@@ -99,6 +99,12 @@ def test_export_onnx_adds_metadata_and_fp16_to_a_plain_file(exported, capsys):
     (["--module", "my_nets:build", "--input", "image:1x3x8x8", "--name", "x"], "--name and --repository"),
     (["digits", "--onnx", "m.onnx", "--name", "x", "--repository", "r"], "no zoo MODEL"),
     (["--onnx", "m.onnx", "--input", "image:1x3x8x8", "--name", "x", "--repository", "r"], "are for --module"),
+    (["--module", "my_nets:build", "--kwargs", '{"nope": 1}', "--input", "image:1x3x8x8", "--name", "x",
+      "--repository", "r"], "unexpected keyword argument 'nope'"),
+    (["--module", "my_nets:build", "--int8", "--input", "image:1x3x8x8", "--name", "x", "--repository", "r"],
+     "--int8: for zoo models"),
+    (["--module", "my_nets:build", "--input", "image:1x1x8x8", "--name", "x", "--repository", "r"],
+     "fails on the example input [2, 1, 8, 8]"),
 ])
 def test_bad_export_requests_exit_2_naming_the_problem(exported, arguments, message, capsys, monkeypatch):
     work, _ = exported

@@ -18,7 +18,7 @@ onnx = pytest.importorskip("onnx")
 nets = pytest.importorskip("monai.networks.nets", reason="MONAI (visionrt[dev]) provides the foreign architectures")
 
 from visionrt import artifact, runtime  # noqa: E402
-from visionrt.errors import ArtifactError, ExportFailedError, UserInputError  # noqa: E402
+from visionrt.errors import ArtifactError, ExportFailedError, UserInputError, ValidationFailedError  # noqa: E402
 from visionrt.export import user_model  # noqa: E402
 from visionrt.export.validate import Tolerance  # noqa: E402
 
@@ -176,7 +176,7 @@ def test_an_encoder_decoder_exports_with_free_height_and_width(unet_folder):
     assert np.abs(got - eager(unet(), x)).max() < 1e-4
 
 
-def test_a_size_the_graph_cannot_take_is_an_engine_error_at_run_and_a_failed_gate_at_export(unet_folder):
+def test_a_size_the_graph_cannot_take_is_an_engine_error_at_run_and_a_failed_gate_in_the_exports_runner(unet_folder):
     from visionrt.errors import EngineError, ValidationFailedError
     from visionrt.export.pipeline import ort_runner
 
@@ -184,7 +184,7 @@ def test_a_size_the_graph_cannot_take_is_an_engine_error_at_run_and_a_failed_gat
     odd = np.zeros((1, 3, 72, 72), np.float32)  # inside the range, but the U-Net concatenates at multiples of 16
     with pytest.raises(EngineError, match=r"failed on input 'image' \(1, 3, 72, 72\)"):
         runtime.load(folder, backend="onnxruntime:cpu").run(odd)
-    with pytest.raises(ValidationFailedError, match=r"fails at input shape \(1, 3, 72, 72\).*narrow the range"):
+    with pytest.raises(ValidationFailedError, match=r"fails at input shape \(1, 3, 72, 72\).*a narrower range"):
         ort_runner(folder / "1" / "model.onnx", "image")(odd)
 
 
@@ -260,18 +260,70 @@ def test_an_onnx_file_gets_metadata_fp16_and_a_bench_without_eager_rows(resnet_f
     assert all(r["max_abs_error_vs_eager_fp32"] < 1e-2 for r in result["rows"])
 
 
-def test_per_output_tolerances_are_applied_and_recorded(repository):
+class TwoHeads(torch.nn.Module):
+    """Class scores and a feature map: two outputs with different scales."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.body = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.head = torch.nn.Linear(8, 4)
+
+    def forward(self, x):
+        features = torch.relu(self.body(x))
+        return self.head(features.mean((2, 3))), features
+
+
+def test_per_output_tolerances_apply_to_the_named_output_and_the_defaults_to_the_others(repository):
     strict = Tolerance(abs=0.0, rel=0.0, min_top1=1.0)
-    with pytest.raises(Exception) as failure:
-        user_model.export_model(resnet(), torch.rand(2, 3, 32, 32), name="strict", repository=repository,
-                                tolerances={"fp16": {"output": strict}})
-    assert "FP16 ONNX vs FP32 ONNX failed validation" in str(failure.value)
-    assert not (repository / "strict").exists()
+    example = torch.rand(2, 3, 16, 16)
+    with pytest.raises(ValidationFailedError) as failure:
+        user_model.export_model(TwoHeads(), example, name="two", repository=repository,
+                                output_names=("scores", "features"), tolerances={"fp16": {"features": strict}})
+    assert ":features" in str(failure.value) and ":scores" not in str(failure.value)
+    assert not (repository / "two").exists()
     loose = Tolerance(abs=0.05, rel=0.0, min_top1=0.9)
-    report = user_model.export_model(resnet(), torch.rand(2, 3, 32, 32), name="loose", repository=repository,
-                                     tolerances={"fp16": loose}, precisions=("fp32", "fp16"))
-    assert report["parity"]["fp16_vs_fp32"]["tolerance"] == {"abs": 0.05, "rel": 0.0, "min_top1": 0.9,
-                                                            "min_psnr_db": None}
+    report = user_model.export_model(TwoHeads(), example, name="two", repository=repository,
+                                     output_names=("scores", "features"), tolerances={"fp16": {"scores": loose}})
+    recorded = report["parity"]["fp16_vs_fp32"]["tolerance"]
+    assert recorded["scores"]["abs"] == 0.05 and recorded["features"]["abs"] == 0.01  # the zoo's FP16 default
+    with pytest.raises(UserInputError, match=r"names \['logits'\], which are not outputs"):
+        user_model.export_model(TwoHeads(), example, name="two", repository=repository,
+                                output_names=("scores", "features"), tolerances={"fp16": {"logits": loose}})
+
+
+def test_a_failed_gate_over_an_installed_folder_leaves_it_byte_for_byte(resnet_folder, repository):
+    folder, _ = resnet_folder
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    with pytest.raises(ValidationFailedError):
+        user_model.export_model(resnet(), torch.rand(2, 3, 32, 32), name="resnet", repository=repository,
+                                tolerances={"fp32": Tolerance(abs=0.0, rel=0.0, min_top1=1.0)})
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
+def test_a_re_export_from_an_onnx_file_removes_the_eager_program_of_the_model_it_replaces(repository, tmp_path):
+    user_model.export_model(resnet(), torch.rand(2, 3, 32, 32), name="replaced", repository=repository)
+    assert (repository / "replaced" / artifact.EAGER_FILE).is_file()
+    onnx_file = tmp_path / "other.onnx"
+    onnx.save(onnx.load(str(repository / "replaced" / "1" / "model.onnx")), str(onnx_file))
+    user_model.export_onnx_file(onnx_file, name="replaced", repository=repository)
+    assert not (repository / "replaced" / artifact.EAGER_FILE).exists()
+    assert "ONNX file" in (repository / "replaced" / "MODEL_CARD.md").read_text()
+
+
+def test_an_fp32_only_onnx_file_is_still_run_at_every_checked_shape(unet_folder, repository):
+    folder, _ = unet_folder
+    odd = {"image": {2: ("height", 40, 128), 3: ("width", 40, 128)}}  # 40 is no multiple of the U-Net's 16
+    with pytest.raises(ValidationFailedError, match=r"fails at input shape \(1, 3, 40, 40\)"):
+        user_model.export_onnx_file(folder / "1" / "model.onnx", name="odd", repository=repository, dynamic=odd,
+                                    precisions=("fp32",))
+    assert not (repository / "odd").exists()
+
+
+def test_real_inputs_outside_the_checked_range_are_refused_before_export(repository):
+    with pytest.raises(UserInputError, match=r"real_inputs has shape \[4, 3, 256, 256\]: axis 2 is 256, outside"):
+        user_model.export_model(resnet(), torch.rand(2, 3, 64, 64), name="x", repository=repository,
+                                dynamic=[0, 2, 3], real_inputs=np.zeros((4, 3, 256, 256), np.float32))
 
 
 class Decomposition(torch.nn.Module):
@@ -326,7 +378,9 @@ def test_tune_files_a_folder_under_its_path_and_auto_then_uses_it(resnet_folder)
     from visionrt.runtime import tuning
 
     folder, _ = resnet_folder
+    assert tuning.record_name(folder / "1" / "model.onnx") == str(folder.resolve())  # a folder is filed by its path
+    assert tuning.record_name(tuning.fp32_file("digits")) == "digits"  # the zoo's by name
     record = tuning.tune(str(folder), seconds=0.3)
-    assert str(folder.resolve()) in tuning.read_records() and "digits" not in tuning.read_records()
+    assert str(folder.resolve()) in tuning.read_records()
     model = runtime.load(folder)
     assert model.describe()["backend"] == record.winner.split(":")[0] and "measured" in model.reasons[0]
