@@ -60,7 +60,8 @@ def add_export(sub) -> None:
                                         "against PyTorch, and only then install them into the model repository. "
                                         "A zoo MODEL, or your own with --module or --onnx.")
     parser.add_argument("model", nargs="?", choices=_model_names())
-    parser.add_argument("--checkpoint", type=Path, help="default: the newest runs/<model>-*/best.pt")
+    parser.add_argument("--checkpoint", type=Path, help="default: the newest runs/<model>-*/best.pt, else the "
+                        "installed weights.pt")
     parser.add_argument("--repository", type=Path, help="model repository (default: the shipped zoo)")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
     parser.add_argument("--keep-fp32", nargs="+", default=[], metavar="NODE_OR_OP",
@@ -78,13 +79,18 @@ def add_export(sub) -> None:
     parser.set_defaults(handler=cmd_export)
 
 
-def newest_checkpoint(runs_dir: Path, model: str) -> Path:
-    """The newest ``runs/<model>-*/best.pt``, or ``runs/*/<model>.pt`` for runs that train several graphs."""
+def newest_checkpoint(runs_dir: Path, model: str, installed: Path | None = None) -> Path:
+    """The newest ``runs/<model>-*/best.pt`` (or ``runs/*/<model>.pt`` for runs that train several graphs), else
+    the ``installed`` checkpoint beside the artifact: a fresh clone has no runs, and re-exporting the shipped
+    weights (with another --keep-fp32, say) is what a user asks for then."""
     found = sorted([*runs_dir.glob(f"{model}-*/best.pt"), *runs_dir.glob(f"*/{model}.pt")], key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise VisionRTError(f"no checkpoint under {runs_dir}/{model}-*/; run `visionrt train {model}` first "
-                            "or pass --checkpoint")
-    return found[-1]
+    if found:
+        return found[-1]
+    if installed is not None and installed.is_file():
+        print(f"no run under {runs_dir}/{model}-*/: exporting the installed checkpoint {installed}")
+        return installed
+    raise VisionRTError(f"no checkpoint under {runs_dir}/{model}-*/ and none installed at {installed}; run "
+                        f"`visionrt train {model}` first or pass --checkpoint")
 
 
 def cmd_export(args) -> int:
@@ -106,16 +112,20 @@ def cmd_export(args) -> int:
         print(f"installed {args.model}'s INT8 file ({figures['calibration']} calibration); against FP32 on held-out "
               f"data: {json.dumps(figures['sets'])}")
         return 0
-    checkpoint = args.checkpoint or newest_checkpoint(args.runs_dir, args.model)
     options = ExportOptions(keep_fp32=tuple(args.keep_fp32))
     if args.repository:
         options.repository = args.repository
+    installed = Path(options.repository) / args.model / "weights.pt"
+    checkpoint = args.checkpoint or newest_checkpoint(args.runs_dir, args.model, installed)
     report = export_checkpoint(checkpoint, options)
     print_export_report(report, options.repository)
     if Path(options.repository).resolve() == model_zoo.repository_path().resolve():
         from visionrt.model_zoo import listing
 
         print(f"wrote {listing.write_card(args.model)} (the card of the model just installed)")
+    else:
+        print("no MODEL_CARD.md here: a card that described the replaced export was removed; cards are generated "
+              "in the shipped zoo (`visionrt zoo card`)")
     return 0
 
 

@@ -35,7 +35,7 @@ def test_run_classifies_the_samples_and_writes_results(tmp_path, capsys):
 def test_user_errors_exit_2_with_a_message(tmp_path, capsys):
     assert cli.main(["run", "digits", str(tmp_path / "missing.png")]) == 2
     assert f"visionrt run: error: {tmp_path / 'missing.png'}: image file not found" in capsys.readouterr().err
-    assert cli.main(["export", "digits", "--runs-dir", str(tmp_path)]) == 2
+    assert cli.main(["export", "digits", "--runs-dir", str(tmp_path), "--repository", str(tmp_path / "empty")]) == 2
     assert "no checkpoint under" in capsys.readouterr().err
 
 
@@ -126,3 +126,18 @@ def test_tune_measures_each_named_model_and_composites_expand(tmp_path, monkeypa
     assert set(json.loads((tmp_path / "tuned.json").read_text())) == {"vae_encoder", "vae_decoder"}
     assert cli.main(["tune", "nope"]) == 2
     assert "not installed in the zoo: nope" in capsys.readouterr().err
+
+
+def test_export_without_a_run_re_exports_the_installed_checkpoint(tmp_path, capsys):
+    import shutil
+
+    from visionrt import model_zoo
+
+    shutil.copytree(model_zoo.model_dir("digits"), tmp_path / "repo" / "digits")
+    before = (tmp_path / "repo" / "digits" / "weights.pt").read_bytes()
+    assert cli.main(["export", "digits", "--runs-dir", str(tmp_path / "no-runs"), "--repository",
+                     str(tmp_path / "repo")]) == 0
+    out = capsys.readouterr().out
+    assert "exporting the installed checkpoint" in out and "no MODEL_CARD.md here" in out
+    assert (tmp_path / "repo" / "digits" / "weights.pt").read_bytes() == before
+    assert not (tmp_path / "repo" / "digits" / "1" / "model_int8.onnx").exists()  # made from the old export: gone
