@@ -142,7 +142,7 @@ def run(config: BenchConfig) -> dict:
                     + (bare if "cpu" in devices else []))
     shapes = shapes_for(config)
     inputs = {shape: batch_of(real, *shape) for shape in shapes}
-    references = reference_outputs(subject.build_eager, fp32_file, inputs)
+    references = reference_outputs(subject.build_eager, fp32_file, subject.input_name, inputs)
     rows, cold, concurrent = [], [], []
     bar = tqdm(total=len(rows_to_time) * len(shapes), desc=f"bench {subject.name}", unit="row",
                disable=not config.progress)
@@ -225,17 +225,14 @@ def to_host(output):
     return [o.cpu() for o in output] if isinstance(output, (list, tuple)) else output.cpu()
 
 
-def reference_outputs(build, fp32_file: Path, inputs: dict) -> dict:
+def reference_outputs(build, fp32_file: Path, input_name: str, inputs: dict) -> dict:
     """The reference every row's max abs error is measured against: eager PyTorch FP32 on the CPU, or, where
     there is no source module, the FP32 ONNX file on a bare ONNX Runtime session."""
     import torch
 
     if build is None:
-        import onnxruntime
-
-        session = onnxruntime.InferenceSession(str(fp32_file), providers=["CPUExecutionProvider"])
-        name = session.get_inputs()[0].name
-        return {shape: cands.merge_outputs(session.run(None, {name: batch})) for shape, batch in inputs.items()}
+        bind = cands.bare_session_candidate(fp32_file, input_name).load()
+        return {shape: bind(batch)[1]() for shape, batch in inputs.items()}
     model = build()
     with torch.inference_mode():
         return {shape: cands.merge_outputs(model(torch.from_numpy(batch))) for shape, batch in inputs.items()}

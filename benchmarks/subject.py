@@ -52,16 +52,15 @@ def subject_of(model: str, repository: Path) -> Subject:
 def from_zoo(name: str, repository: Path) -> Subject:
     from visionrt.train import checkpoint
 
+    from visionrt.export.int8 import held_out_sets
+
     spec = model_zoo.get(name)
     weights = repository / name / artifact.WEIGHTS_FILE
-    ranges = spec.dynamic_ranges
 
     def inputs() -> np.ndarray:
-        real = model_zoo.resolve(spec.validation_data)(checkpoint.load(weights))
-        return next(iter(real.values())) if isinstance(real, dict) else real
+        return next(iter(held_out_sets(spec, checkpoint.load(weights)).values()))
 
-    sides = (max(ranges[2][0], ranges[3][0]), min(ranges[2][2], ranges[3][2])) \
-        if {2, 3} <= set(spec.dynamic_axes) else None
+    sides = square_sides(spec.dynamic_ranges) if {2, 3} <= set(spec.dynamic_axes) else None
     return Subject(name, repository / name, spec.input_name, tuple(spec.input_shape), spec.bench_batches, spec.bench_widths, sides,
                    spec.max_batch_size, inputs, lambda: checkpoint.build_model(checkpoint.load(weights)),
                    f"eager PyTorch rebuilt from {artifact.WEIGHTS_FILE} by the registry's architecture, on real "
@@ -84,7 +83,7 @@ def from_folder(folder: Path) -> Subject:
     def inputs() -> np.ndarray:
         return np.random.default_rng(0).standard_normal((NOISE_SAMPLES, *opt)).astype(np.float32)
 
-    sides = (max(ranges[2][0], ranges[3][0]), min(ranges[2][2], ranges[3][2])) if {2, 3} <= set(ranges) else None
+    sides = square_sides(ranges) if {2, 3} <= set(ranges) else None
     program = folder / artifact.EAGER_FILE
     noise = "on seeded noise at the profile's opt size"
     build, described = (lambda: eager_program(program)), \
@@ -95,6 +94,11 @@ def from_folder(folder: Path) -> Subject:
     batches = tuple(b for b in FOLDER_BATCHES if b <= meta.max_batch_size)
     return Subject(folder.name, folder, meta.input.name, meta.input.shape, batches, (), sides, meta.max_batch_size, inputs, build,
                    described)
+
+
+def square_sides(ranges: dict) -> tuple[int, int]:
+    """The square sides both the height (axis 2) and the width (axis 3) ranges take."""
+    return max(ranges[2][0], ranges[3][0]), min(ranges[2][2], ranges[3][2])
 
 
 def eager_program(path: Path):

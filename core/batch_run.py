@@ -117,8 +117,22 @@ def tensor_outputs(model, path: str) -> dict:
     if not path.endswith(".npy"):
         raise UserInputError(f"{path}: a model without a task takes .npy batches (np.save of a float32 array)")
     try:
-        batch = np.load(path, allow_pickle=False)
+        batch = np.load(path, allow_pickle=False, mmap_mode="r")  # the header first: nothing read yet
     except (OSError, ValueError) as exc:
         raise UserInputError(f"cannot read {path} as a .npy array: {exc}") from exc
-    result = model.run(batch)
+    largest = largest_input(model)
+    if largest is not None and batch.size > largest:
+        raise UserInputError(f"{path} holds {batch.shape} ({batch.size:,} values), more than the largest input the "
+                             f"artifact takes ({largest:,} values); split the batch")
+    result = model.run(np.array(batch))
     return result if isinstance(result, dict) else {model.outputs[0].name: result}
+
+
+def largest_input(model) -> int | None:
+    """Values in the largest input the artifact's profile allows (max batch at every axis's max); None without
+    metadata."""
+    import math
+
+    from visionrt.runtime.profiles import profile_from_metadata
+
+    return math.prod(profile_from_metadata(model.metadata).max) if model.metadata is not None else None

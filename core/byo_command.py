@@ -6,9 +6,13 @@
 """
 
 import json
+import math
 from pathlib import Path
 
 from visionrt.errors import UserInputError
+
+
+MAX_EXAMPLE_VALUES = 2**28  # float32: 1 GiB, far beyond any example a model is traced on
 
 
 def add_arguments(parser) -> None:
@@ -68,6 +72,9 @@ def example_input(text: str):
         sizes = []
     if not name or not sizes or min(sizes) < 1:
         raise UserInputError(f"--input {text!r}: expected NAME:SHAPE with positive sizes, e.g. image:1x3x224x224")
+    if math.prod(sizes) > MAX_EXAMPLE_VALUES:
+        raise UserInputError(f"--input {text!r} is {math.prod(sizes):,} values; an example for tracing needs one "
+                             f"input at its usual size (at most {MAX_EXAMPLE_VALUES:,} values, 1 GiB)")
     return name, torch.randn(*sizes, generator=torch.Generator().manual_seed(0))
 
 

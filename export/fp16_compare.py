@@ -74,12 +74,10 @@ def held_out(source, meta: ArtifactMetadata, count: int = 8) -> tuple[np.ndarray
     if sources.written_as_path(source) or meta.model not in model_zoo.names():
         raise UserInputError(f"{source}: an INT8 file is calibrated on real data, so compare it on real inputs: pass "
                              "--inputs a .npy batch of them (or --shape to compare on noise anyway)")
-    from visionrt.model_zoo.registry import resolve
     from visionrt.train import checkpoint
 
-    spec = model_zoo.get(meta.model)
-    real = resolve(spec.validation_data)(checkpoint.load(model_zoo.model_dir(meta.model) / artifact.WEIGHTS_FILE))
-    first = next(iter(real.values())) if isinstance(real, dict) else real
+    payload = checkpoint.load(model_zoo.model_dir(meta.model) / artifact.WEIGHTS_FILE)
+    first = next(iter(int8.held_out_sets(model_zoo.get(meta.model), payload).values()))
     return np.ascontiguousarray(first[:count]), f"the first {min(count, len(first))} held-out inputs of the test split"
 
 

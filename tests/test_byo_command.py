@@ -66,6 +66,10 @@ def test_run_takes_npy_batches_for_a_model_without_a_task(exported, tmp_path, ca
     assert code == 2  # one input refused, the other's result kept
     assert np.load(tmp_path / "out" / "batch_outputs.npz")["output"].shape == (3, 5)
     assert "axis 2 is 8, outside the artifact's range [32, 64]" in capsys.readouterr().err
+    huge = np.lib.format.open_memmap(tmp_path / "huge.npy", mode="w+", dtype=np.float32, shape=(64, 3, 1024, 1024))
+    del huge  # a sparse 800 MB file: its header is all the run reads before refusing it
+    assert cli.main(["run", str(work / "repo" / "mine"), str(tmp_path / "huge.npy"), "-o", str(tmp_path / "out")]) == 2
+    assert "more than the largest input the artifact takes" in capsys.readouterr().err
 
 
 def test_compare_and_bench_take_the_folder(exported, tmp_path, capsys):
@@ -105,6 +109,8 @@ def test_export_onnx_adds_metadata_and_fp16_to_a_plain_file(exported, capsys):
      "--int8: for zoo models"),
     (["--module", "my_nets:build", "--input", "image:1x1x8x8", "--name", "x", "--repository", "r"],
      "fails on the example input [2, 1, 8, 8]"),
+    (["--module", "my_nets:build", "--input", "image:1x3x100000x100000", "--name", "x", "--repository", "r"],
+     "an example for tracing needs one input at its usual size"),
 ])
 def test_bad_export_requests_exit_2_naming_the_problem(exported, arguments, message, capsys, monkeypatch):
     work, _ = exported
