@@ -10,7 +10,7 @@ import pytest
 from visionrt import model_zoo
 from visionrt import artifact
 from visionrt.export import triton
-from visionrt.runtime.profiles import profile_from_metadata
+from visionrt.runtime.profiles import Profile, profile_from_metadata
 
 onnx = pytest.importorskip("onnx")
 MODELS = [name for name in model_zoo.names() if model_zoo.installed(name)]
@@ -65,6 +65,32 @@ def test_the_tensorrt_accelerator_gets_fp16_and_the_artifacts_shape_range_under_
     assert parameters["precision_mode"] == "FP16"
     assert parameters["trt_profile_max_shapes"] == f"{profile.input_name}:{'x'.join(map(str, profile.max))}"
     assert parameters["trt_profile_min_shapes"].startswith(f"{config.input[0].name}:1x")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_dynamic_batching_prefers_the_profiles_opt_and_max_batch_and_bounds_the_queue_delay(name):
+    config, (_, meta) = parsed_config(name), shipped(name)
+    profile = profile_from_metadata(meta)
+    assert config.HasField("dynamic_batching")
+    sizes = list(config.dynamic_batching.preferred_batch_size)
+    assert sizes == sorted({profile.opt[0], profile.max[0]})
+    assert all(1 <= size <= config.max_batch_size for size in sizes)
+    assert config.dynamic_batching.max_queue_delay_microseconds == triton.MAX_QUEUE_DELAY_US == 100
+
+
+def test_the_digits_config_prefers_batches_of_8_and_64():
+    if "digits" not in MODELS:
+        pytest.skip("the digits artifact is not installed")
+    batching = parsed_config("digits").dynamic_batching
+    assert (list(batching.preferred_batch_size), batching.max_queue_delay_microseconds) == ([8, 64], 100)
+
+
+def test_preferred_sizes_are_deduplicated_and_fall_back_to_max_batch_size_without_a_profile():
+    small = Profile("image", (1, 3, 16, 16), (8, 3, 16, 16), (8, 3, 16, 16))  # max_batch_size 8: opt == max
+    assert triton.preferred_batch_sizes(8, small) == [8]
+    assert triton.preferred_batch_sizes(32, None) == [32]
+    assert triton.dynamic_batching(32, None) == \
+        "dynamic_batching {\n  preferred_batch_size: [ 32 ]\n  max_queue_delay_microseconds: 100\n}\n"
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -143,6 +143,7 @@ def test_every_file_is_valid_onnx_and_the_config_is_valid_for_triton(resnet_fold
     accelerator = {p: v for p, v in config.optimization.execution_accelerators.gpu_execution_accelerator[0].parameters.items()}
     assert accelerator["trt_profile_min_shapes"] == "image:1x3x32x32"
     assert accelerator["trt_profile_max_shapes"] == "image:16x3x128x128"
+    assert list(config.dynamic_batching.preferred_batch_size) == [8, 16]  # the profile's opt and max batch
 
 
 def test_the_metadata_records_the_named_dynamic_axes_and_their_checked_ranges(resnet_folder):
