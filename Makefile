@@ -13,7 +13,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -q -e ".[train,dev,openvino]"
+	$(BIN)/python -m pip install -q -e ".[train,dev,openvino,serve]"
 	touch $@
 
 demo: $(STAMP)

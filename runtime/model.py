@@ -173,14 +173,7 @@ class Model:
     def run(self, x):
         """Run a float32 NCHW batch (or a dict of named inputs). One output comes back as an array,
         several as a dict keyed by output name."""
-        if self._single is not None and not isinstance(x, dict):
-            feeds = {self._single_name: self._single(x)}
-        elif isinstance(x, dict):
-            feeds = self._check_feeds(x)
-        else:
-            raise UserInputError(f"this model has inputs {[s.name for s in self.inputs]}; pass a dict of arrays")
-        if self._ruled is not None:
-            self._rules.check(self._ruled, feeds[self._ruled].shape)
+        feeds = self.checked(x)
         try:
             raw = self._backend.run(feeds)
         except VisionRTError:
@@ -194,6 +187,19 @@ class Model:
             return results[0]
         return {spec.name: value for spec, value in zip(self.outputs, results)}
 
+    def checked(self, x) -> dict:
+        """The feeds ``run`` would hand the engine for ``x``, or the UserInputError it would raise: a server
+        checks each request this way before joining it into a batch, so one bad request fails alone."""
+        if self._single is not None and not isinstance(x, dict):
+            feeds = {self._single_name: self._single(x)}
+        elif isinstance(x, dict):
+            feeds = self._check_feeds(x)
+        else:
+            raise UserInputError(f"this model has inputs {[s.name for s in self.inputs]}; pass a dict of arrays")
+        if self._ruled is not None:
+            self._rules.check(self._ruled, feeds[self._ruled].shape)
+        return feeds
+
     def _check_feeds(self, feeds: dict) -> dict:
         names = {s.name for s in self.inputs}
         if set(feeds) != names:
@@ -203,6 +209,11 @@ class Model:
     @property
     def name(self) -> str:
         return self.metadata.model if self.metadata else self.source
+
+    @property
+    def profile(self) -> Profile | None:
+        """The shape range the artifact was checked and built for (batch first); None for a plain ONNX file."""
+        return self._rules.profile
 
     @property
     def backend(self) -> Backend:

@@ -1,6 +1,7 @@
 """Turn what users hold (PIL images, file paths, numpy arrays of any size and color mode) into the
 network's float32 NCHW input, following the preprocessing record an artifact carries."""
 
+import io
 import os
 import struct
 import warnings
@@ -40,19 +41,31 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
         raise UserInputError(f"{path} is a folder, not an image file")
     if not path.is_file():
         raise UserInputError(f"image file not found: {path}")
+    return decode(path, str(path), max_pixels)
+
+
+def from_bytes(data: bytes, origin: str = "the uploaded image", max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """An encoded image (PNG, JPEG, ...) held in memory, with the checks a file on disk gets."""
+    if not data:
+        raise UserInputError(f"{origin} is empty (0 bytes)")
+    return decode(io.BytesIO(data), origin, max_pixels)
+
+
+def decode(source, origin: str, max_pixels: int) -> Image.Image:
+    """Open ``source`` (a path or a file object), refusing oversized images from the header before decoding."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit is checked below
-            with Image.open(path) as image:
-                check_size(image, str(path), max_pixels)  # from the header: nothing is decoded yet
+            with Image.open(source) as image:
+                check_size(image, origin, max_pixels)  # from the header: nothing is decoded yet
                 image.load()
-                return viewable(image, str(path), max_pixels)
+                return viewable(image, origin, max_pixels)
     except Image.DecompressionBombError as exc:
-        raise UserInputError(f"{path} is too large to decode ({exc}); visionrt's limit is {max_pixels:,} pixels "
+        raise UserInputError(f"{origin} is too large to decode ({exc}); visionrt's limit is {max_pixels:,} pixels "
                              "(model.max_pixels)") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError,
             struct.error) as exc:  # what Pillow's decoders raise on damaged files
-        raise UserInputError(f"{path} is not a readable image: {exc}") from exc
+        raise UserInputError(f"{origin} is not a readable image: {exc}") from exc
 
 
 def check_size(image: Image.Image, origin: str, max_pixels: int) -> None:
