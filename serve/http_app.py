@@ -215,6 +215,7 @@ class HttpApp:
                 self.server.options.request_timeout_s)
         except asyncio.TimeoutError:
             raise Timeout(f"'{model}' {task} took over {self.server.options.request_timeout_s:g} s") from None
+        self.server.answered += 1
         if content_type == "application/json":
             return Reply.json(answer)
         return Reply(200, answer, content_type)

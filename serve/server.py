@@ -74,7 +74,7 @@ class Server:
         self.options, self.progress = options, progress
         self.models: dict[str, ServedModel] = {}
         self.live, self.ready, self.draining = True, False, False
-        self.in_flight = self.answered = 0  # answered: inference requests that got their outputs
+        self.in_flight = self.answered = 0  # answered: infer and task requests that got their answer
         self.endpoints: Endpoints | None = None
         self.ready_seconds: float | None = None
         self._stop = None
@@ -168,7 +168,7 @@ class Server:
             self.progress(f"visionrt serve: stopping; finishing {self.in_flight} request(s) in flight")
         finally:
             await self.stop()
-        self.progress(f"visionrt serve: stopped after answering {self.answered} inference request(s)")
+        self.progress(f"visionrt serve: stopped after answering {self.answered} request(s)")
 
     @contextlib.contextmanager
     def running(self):

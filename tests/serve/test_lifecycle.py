@@ -76,7 +76,7 @@ def test_sigterm_during_load_answers_every_accepted_request_and_exits_0():
     for thread in threads:
         thread.join(timeout=60)
     assert process.returncode == 0, rest
-    answered = int(re.search(r"stopped after answering (\d+) inference", rest).group(1))
+    answered = int(re.search(r"stopped after answering (\d+) request", rest).group(1))
     assert outcomes["wrong"] == 0 and outcomes["other"] == []
     assert outcomes["ok"] == answered > 0  # every request the server answered reached its client
 
