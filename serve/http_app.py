@@ -151,7 +151,7 @@ class HttpApp:
                     params["query"] = parse_qs(query)
                 return await getattr(self, name)(**{k: v for k, v in params.items() if v is not None})
             if match:
-                raise ProtocolError(f"{path} takes {want}, not {method}")
+                raise MethodNotAllowed(f"{path} takes {want}, not {method}")
         raise NotFound(f"no route {method} {path}; the v2 routes are under /v2 (e.g. GET /v2/models/<name>)")
 
     async def read_body(self, headers: dict, receive) -> bytes:
@@ -196,7 +196,11 @@ class HttpApp:
         return Reply.json({"model_stats": [entry.statistics.to_dict() for entry in entries]})
 
     async def repository_index(self, body=b"") -> Reply:
-        return Reply.json(index(self.server.models))
+        try:
+            ready_only = bool(json.loads(body or b"{}").get("ready", False))
+        except (ValueError, AttributeError):
+            raise BadRequest("the repository index request must be a JSON object, e.g. {\"ready\": true}") from None
+        return Reply.json([m for m in index(self.server.models) if m["state"] == "READY" or not ready_only])
 
     async def infer(self, model, body, headers, version="") -> Reply:
         entry = find(self.server.models, model, version)
@@ -205,6 +209,7 @@ class HttpApp:
         return infer_reply(request, entry, results)
 
     async def task(self, model, task, body, headers, query) -> Reply:
+        self.server.accepting()
         entry = find(self.server.models, model)
         image = tasks.uploaded_image(body, headers.get("content-type", ""))
         run = tasks.endpoint(entry, task)
@@ -223,3 +228,7 @@ class HttpApp:
 
 class PayloadTooLarge(ProtocolError):
     http_status, grpc_code = 413, "RESOURCE_EXHAUSTED"
+
+
+class MethodNotAllowed(ProtocolError):
+    http_status = 405

@@ -5,6 +5,7 @@ Everything a request is checked against comes from the loaded model (its input s
 the server refuses exactly what ``runtime.load(...).run(...)`` refuses, with the same words.
 """
 
+import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -173,9 +174,11 @@ def load_models(repository: Path | None, names: list[str] | None, choice: ModelC
     served = {}
     for name, folder, source in repository_entries(repository, names):
         started = time.perf_counter()
-        model = runtime.load(source, backend=choice.backend, precision=choice.precision)
         config = read_config(folder)
-        entry = ServedModel(name, folder, model, config, batch_policy(config, choice))
+        policy = batch_policy(config, choice)
+        threads = None if policy.instances == 1 else max(1, (os.cpu_count() or 1) // policy.instances)  # instances share the cores
+        model = runtime.load(source, backend=choice.backend, precision=choice.precision, threads=threads)
+        entry = ServedModel(name, folder, model, config, policy)
         entry.load_seconds = time.perf_counter() - started
         entry.warm()
         progress(f"  {name}: {model!r}, loaded in {entry.load_seconds:.2f} s, warmed in {entry.warm_seconds * 1e3:.0f} ms, "

@@ -85,9 +85,7 @@ class Server:
 
     async def infer(self, entry: ServedModel, request: Request):
         """``entry``'s outputs for ``request``, within the request timeout; the request counted either way."""
-        if self.draining or not self.ready:
-            raise Unavailable("the server is " + ("shutting down" if self.draining else "still loading models"),
-                              retry_after=5 if self.draining else 1)
+        self.accepting()
         started = time.perf_counter_ns()
         self.in_flight += 1
         try:
@@ -103,6 +101,12 @@ class Server:
         entry.statistics.record_request(time.perf_counter_ns() - started)
         self.answered += 1
         return results
+
+    def accepting(self) -> None:
+        """Unavailable unless the server takes new work: not while loading, not while draining."""
+        if self.draining or not self.ready:
+            raise Unavailable("the server is " + ("shutting down" if self.draining else "still loading models"),
+                              retry_after=5 if self.draining else 1)
 
     async def start(self) -> Endpoints:
         """Open the listeners, then load and warm every model; returns once the server is ready."""

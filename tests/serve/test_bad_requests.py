@@ -151,3 +151,11 @@ def test_typed_grpc_contents_are_accepted_as_well_as_raw(urls, local_models):
     response = stub.ModelInfer(request, timeout=30)
     got = np.frombuffer(response.raw_output_contents[0], np.float32).reshape(1, 10)
     np.testing.assert_array_equal(got, local_models["digits"].run(x))
+
+
+def test_a_route_called_with_the_wrong_method_is_405_naming_the_right_one(urls):
+    host, port = urls[0].rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request("GET", "/v2/models/digits/infer")
+    response = connection.getresponse()
+    assert response.status == 405 and "takes POST" in json.loads(response.read())["error"]

@@ -53,7 +53,8 @@ def test_sigterm_during_load_answers_every_accepted_request_and_exits_0():
                 kind = "ok" if np.array_equal(got, want) else "wrong"
             except InferenceServerException as exc:
                 text = f"{exc.status()} {exc.message()}"
-                refused = "shutting down" in text or "UNAVAILABLE" in text or "onnect" in text or "503" in text
+                # gRPC cancels calls that arrive once its server is stopping: refused too, as the count below proves
+                refused = any(word in text for word in ("shutting down", "UNAVAILABLE", "CANCELLED", "onnect", "503"))
                 if not refused:
                     with lock:
                         outcomes["other"].append(text)
