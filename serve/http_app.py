@@ -18,6 +18,7 @@ from visionrt.serve import tasks
 from visionrt.serve.models import config_to_dict, find, index
 from visionrt.serve.protocol import (BadRequest, NotFound, ProtocolError, Request, Timeout, access_log, datatype_of,
                                      from_json_data, from_raw, to_json_data, to_raw)
+from visionrt.serve.statistics import prometheus_text
 
 MODEL = r"/v2/models/(?P<model>[^/]+)(?:/versions/(?P<version>[^/]+))?"
 ROUTES = [  # (method, pattern, handler name)
@@ -111,6 +112,14 @@ def infer_reply(request: Request, entry, results: dict[str, np.ndarray]) -> Repl
                  {"inference-header-content-length": str(len(head))})
 
 
+async def respond(send, reply: Reply) -> None:
+    await send({"type": "http.response.start", "status": reply.status,
+                "headers": [(b"content-type", reply.content_type.encode()),
+                            (b"content-length", str(len(reply.body)).encode())]
+                           + [(k.encode(), v.encode()) for k, v in reply.headers.items()]})
+    await send({"type": "http.response.body", "body": reply.body})
+
+
 class HttpApp:
     """The ASGI application; ``server`` is the Server whose models, state and limits it serves."""
 
@@ -130,11 +139,7 @@ class HttpApp:
         except Exception as exc:  # a bug of ours: answered, logged, and the server keeps serving
             logging.getLogger("visionrt.serve").exception("internal error on %s %s", method, path)
             reply = Reply.json({"error": f"internal error: {type(exc).__name__}: {exc}"}, 500)
-        await send({"type": "http.response.start", "status": reply.status,
-                    "headers": [(b"content-type", reply.content_type.encode()),
-                                (b"content-length", str(len(reply.body)).encode())]
-                               + [(k.encode(), v.encode()) for k, v in reply.headers.items()]})
-        await send({"type": "http.response.body", "body": reply.body})
+        await respond(send, reply)
         access_log.info('%s "%s %s" %d %d %.2fms', scope.get("client", ("-",))[0], method, path, reply.status,
                         len(reply.body), (time.perf_counter() - started) * 1e3)
 
@@ -232,3 +237,19 @@ class PayloadTooLarge(ProtocolError):
 
 class MethodNotAllowed(ProtocolError):
     http_status = 405
+
+
+class MetricsApp:
+    """The metrics port's ASGI application: ``GET /metrics``, Prometheus text."""
+
+    def __init__(self, server):
+        self.server = server
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return
+        if scope["path"].rstrip("/") != "/metrics":
+            await respond(send, Reply(404, b"metrics are at /metrics\n", "text/plain"))
+            return
+        text = prometheus_text([m.statistics for m in self.server.models.values()])
+        await respond(send, Reply(200, text.encode(), "text/plain; version=0.0.4; charset=utf-8"))

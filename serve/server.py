@@ -18,7 +18,6 @@ from pathlib import Path
 import visionrt
 from visionrt.serve.models import ModelChoice, ServedModel, load_models
 from visionrt.serve.protocol import Request, Timeout, Unavailable
-from visionrt.serve.statistics import MetricsApp
 
 EXTENSIONS = ["binary_tensor_data", "model_configuration", "statistics", "model_repository", "visionrt_tasks"]
 
@@ -111,7 +110,7 @@ class Server:
     async def start(self) -> Endpoints:
         """Open the listeners, then load and warm every model; returns once the server is ready."""
         from visionrt.serve.grpc_service import make_server
-        from visionrt.serve.http_app import HttpApp
+        from visionrt.serve.http_app import HttpApp, MetricsApp
 
         started = time.perf_counter()
         self._stop = self._stop or asyncio.Event()

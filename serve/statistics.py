@@ -1,5 +1,5 @@
 """What each served model has done, kept once and read two ways: Triton's statistics extension
-(``v2/models/{m}/stats``) and the Prometheus metrics on the metrics port.
+(``v2/models/{m}/stats``) and the Prometheus text the metrics port serves.
 
 Metric names and labels are Triton's (``nv_inference_request_success``, ``nv_inference_request_failure`` by
 ``reason``, ``nv_inference_count``, ``nv_inference_exec_count``, the ``*_duration_us`` counters,
@@ -105,20 +105,3 @@ def prometheus_text(statistics: list[ModelStatistics]) -> str:
     family("visionrt_batch_size", "histogram", "Items per model execution", samples)
     return "\n".join(lines) + "\n"
 
-
-class MetricsApp:
-    """The metrics port's ASGI application: ``GET /metrics``."""
-
-    def __init__(self, server):
-        self.server = server
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return
-        found = scope["path"].rstrip("/") == "/metrics"
-        body = prometheus_text([m.statistics for m in self.server.models.values()]).encode() if found \
-            else b"metrics are at /metrics\n"
-        await send({"type": "http.response.start", "status": 200 if found else 404,
-                    "headers": [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
