@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from visionrt import byo_command
+from visionrt.benchmarks.serve_command import add_bench_serve
 from visionrt.serve_command import add_serve
 from visionrt.errors import VisionRTError
 
@@ -440,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "ONNX artifacts and a torch-free runtime.")
     parser.add_argument("--version", action="version", version=f"visionrt {visionrt.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (add_train, add_export, add_compare, add_run, add_bench, add_tune, add_zoo, add_engines, add_serve):
+    for add in (add_train, add_export, add_compare, add_run, add_bench, add_tune, add_zoo, add_engines, add_serve, add_bench_serve):
         add(sub)
     return parser
 

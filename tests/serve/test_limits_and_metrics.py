@@ -57,3 +57,21 @@ def test_metrics_use_tritons_names_and_agree_with_the_statistics(urls, http, ser
     assert values["nv_inference_request_success" + labels] == stats["inference_stats"]["success"]["count"]
     assert values['visionrt_batch_size_bucket{model="digits",version="1",le="+Inf"}'] == stats["execution_count"]
     assert "# TYPE nv_inference_queue_duration_us counter" in text
+
+
+def test_listening_sockets_set_tcp_nodelay_which_accepted_connections_inherit():
+    """Without it every HTTP reply (head and body written apart) waited ~44 ms on Nagle and delayed ACK."""
+    import socket
+
+    from visionrt.serve.server import bound_socket
+
+    sock = bound_socket("127.0.0.1", 0)
+    try:
+        sock.listen()
+        client = socket.create_connection(sock.getsockname(), timeout=10)
+        accepted, _ = sock.accept()
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        accepted.close()
+        client.close()
+    finally:
+        sock.close()
