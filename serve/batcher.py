@@ -101,19 +101,18 @@ class Batcher:
         return batch
 
     async def wait_for_arrival(self, wait: float) -> None:
-        """Until a request arrives or ``wait`` seconds pass. Delays under a millisecond are waited by yielding
-        to the loop (which polls the sockets each time): uvloop's timers tick in milliseconds, and a 100 us
-        delay taken by a timer cost 1.2 ms a request."""
+        """Until a request arrives or ``wait`` seconds pass. A delay under a millisecond is one turn of the
+        loop, which reads whatever the sockets already hold: the loop's timers tick in milliseconds (epoll),
+        and yielding in a busy loop until the delay ran out starved the front ends (digits over HTTP at 32
+        clients: 1,775 requests/s against 5,972 with one turn, on a 2-core EPYC)."""
         self.arrived.clear()
-        if wait >= 1e-3:
-            try:
-                await asyncio.wait_for(self.arrived.wait(), wait)
-            except asyncio.TimeoutError:
-                pass
-            return
-        until = time.perf_counter() + wait
-        while not self.arrived.is_set() and time.perf_counter() < until:
+        if wait < 1e-3:
             await asyncio.sleep(0)
+            return
+        try:
+            await asyncio.wait_for(self.arrived.wait(), wait)
+        except asyncio.TimeoutError:
+            pass
 
     def fits(self, key: tuple) -> bool:
         return any(item.key == key for item in self.pending)

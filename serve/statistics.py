@@ -64,11 +64,14 @@ class ModelStatistics:
             return {"count": count, "ns": ns}
 
         zero = {"count": 0, "ns": 0}
+        # Input and output copies are part of the engine's run here, so their times are 0; their counts must
+        # still equal compute_infer's, or perf_analyzer stops ("compute counts must be the same").
+        computed = {"count": duration("compute_infer")["count"], "ns": 0}
         return {"name": self.name, "version": self.version, "last_inference": self.last_inference_ms,
                 "inference_count": self.inference_count, "execution_count": self.execution_count,
                 "inference_stats": {"success": duration("success"), "fail": duration("fail"), "queue": duration("queue"),
-                                    "compute_input": zero, "compute_infer": duration("compute_infer"),
-                                    "compute_output": zero, "cache_hit": zero, "cache_miss": zero},
+                                    "compute_input": computed, "compute_infer": duration("compute_infer"),
+                                    "compute_output": computed, "cache_hit": zero, "cache_miss": zero},
                 "batch_stats": [{"batch_size": size, "compute_input": {"count": count, "ns": 0},
                                  "compute_infer": {"count": count, "ns": ns}, "compute_output": {"count": count, "ns": 0}}
                                 for size, (count, ns) in sorted(self.batches.items())]}

@@ -96,3 +96,5 @@ def test_statistics_count_the_requests_and_items_on_both_protocols(http, grpc, l
     assert after["inference_stats"]["success"]["count"] - before["inference_stats"]["success"]["count"] == 1
     assert grpc.get_inference_statistics("digits").model_stats[0].inference_count == after["inference_count"]
     assert any(entry["batch_size"] == 5 for entry in after["batch_stats"])
+    counts = {after["inference_stats"][key]["count"] for key in ("compute_input", "compute_infer", "compute_output")}
+    assert len(counts) == 1  # perf_analyzer stops unless the three agree
