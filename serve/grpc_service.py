@@ -11,7 +11,7 @@ import numpy as np
 from google.protobuf import json_format
 from tritonclient.grpc import service_pb2, service_pb2_grpc
 
-from visionrt.serve.models import find, index
+from visionrt.serve.models import find, index, statistics_of
 from visionrt.serve.protocol import BadRequest, ProtocolError, Request, access_log, datatype_of, from_raw, numpy_dtype, to_raw
 
 CONTENTS_FIELD = {"BOOL": "bool_contents", "INT8": "int_contents", "INT16": "int_contents", "INT32": "int_contents",
@@ -32,6 +32,8 @@ def decode_request(request) -> Request:
             raise BadRequest(f"{where} is given twice")
         shape = list(tensor.shape)
         if raw:
+            if tensor.HasField("contents"):
+                raise BadRequest(f"{where}: contents must not be given beside raw_input_contents")
             inputs[tensor.name] = from_raw(raw[position], tensor.datatype, shape, where)
             continue
         field = CONTENTS_FIELD.get(tensor.datatype)
@@ -42,7 +44,10 @@ def decode_request(request) -> Request:
         if len(values) != count:
             raise BadRequest(f"{where}: {len(values)} values in contents.{field} for shape {shape}, which needs {count}")
         inputs[tensor.name] = np.array(values, dtype=numpy_dtype(tensor.datatype, where)).reshape(shape)
-    return Request(request.model_name, inputs, id=request.id, outputs=[o.name for o in request.outputs])
+    classification = {o.name: o.parameters["classification"].int64_param for o in request.outputs
+                      if "classification" in o.parameters}
+    return Request(request.model_name, inputs, id=request.id, outputs=[o.name for o in request.outputs],
+                   classification=classification)
 
 
 def encode_response(entry, request_id: str, results: dict[str, np.ndarray]):
@@ -76,10 +81,12 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
         return service_pb2.ServerReadyResponse(ready=self.server.ready)
 
     async def ModelReady(self, request, context):
-        async def answer():
+        """Not ready, rather than NOT_FOUND, for a model this server does not have: Triton's answer."""
+        try:
             entry = find(self.server.models, request.name, request.version)
-            return service_pb2.ModelReadyResponse(ready=entry.ready and self.server.ready)
-        return await self.guarded(context, "ModelReady", answer)
+        except ProtocolError:
+            return service_pb2.ModelReadyResponse(ready=False)
+        return service_pb2.ModelReadyResponse(ready=entry.ready and self.server.ready)
 
     async def ServerMetadata(self, request, context):
         return json_format.ParseDict(self.server.metadata(), service_pb2.ServerMetadataResponse())
@@ -97,10 +104,8 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
 
     async def ModelStatistics(self, request, context):
         async def answer():
-            entries = [find(self.server.models, request.name, request.version)] if request.name \
-                else list(self.server.models.values())
-            return json_format.ParseDict({"model_stats": [e.statistics.to_dict() for e in entries]},
-                                         service_pb2.ModelStatisticsResponse())
+            found = statistics_of(self.server.models, request.name or None, request.version)
+            return json_format.ParseDict(found, service_pb2.ModelStatisticsResponse())
         return await self.guarded(context, "ModelStatistics", answer)
 
     async def RepositoryIndex(self, request, context):

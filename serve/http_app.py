@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 import numpy as np
 
 from visionrt.serve import tasks
-from visionrt.serve.models import config_to_dict, find, index
+from visionrt.serve.models import config_to_dict, find, index, statistics_of
 from visionrt.serve.protocol import (BadRequest, NotFound, ProtocolError, Request, Timeout, access_log, datatype_of,
                                      from_json_data, from_raw, to_json_data, to_raw)
 from visionrt.serve.statistics import prometheus_text
@@ -88,7 +88,38 @@ def parse_infer(model: str, body: bytes, header_length: str | None) -> Request:
     parameters = doc.get("parameters") if isinstance(doc.get("parameters"), dict) else {}
     return Request(model, inputs, id=str(doc.get("id", "")), outputs=[o["name"] for o in outputs],
                    binary_outputs={o["name"]: bool((o.get("parameters") or {}).get("binary_data", False)) for o in outputs},
-                   binary_default=bool(parameters.get("binary_data_output", False)))
+                   binary_default=bool(parameters.get("binary_data_output", False)),
+                   classification=classification_counts(outputs))
+
+
+def classification_counts(outputs: list[dict]) -> dict[str, int]:
+    counts = {}
+    for output in outputs:
+        count = (output.get("parameters") or {}).get("classification")
+        if count is not None:
+            if not isinstance(count, int) or isinstance(count, bool):
+                raise BadRequest(f"output '{output['name']}': parameters.classification must be a whole number, got {count!r}")
+            counts[output["name"]] = count
+    return counts
+
+
+def decoded(body: bytes, encoding: str, limit: int) -> bytes:
+    """The body as sent before ``Content-Encoding`` (gzip or deflate, as tritonclient compresses), held to
+    ``limit`` bytes once inflated, so a small compressed body cannot expand into a large one."""
+    import zlib
+
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "deflate"):
+        raise UnsupportedEncoding(f"Content-Encoding {encoding!r} is not supported; send gzip, deflate or none")
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise BadRequest(f"the body is not valid {encoding} data: {exc}") from None
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the request body inflates past the server's limit of {limit:,} bytes")
+    return data
 
 
 def infer_reply(request: Request, entry, results: dict[str, np.ndarray]) -> Reply:
@@ -176,7 +207,7 @@ class HttpApp:
                 raise PayloadTooLarge(f"the request body passed the server's limit of {limit:,} bytes")
             chunks.append(chunk)
             if not message.get("more_body"):
-                return b"".join(chunks)
+                return decoded(b"".join(chunks), headers.get("content-encoding", "").strip().lower(), limit)
 
     async def live(self) -> Reply:
         return Reply(200 if self.server.live else 400)
@@ -191,14 +222,18 @@ class HttpApp:
         return Reply.json(find(self.server.models, model, version).metadata())
 
     async def model_ready(self, model, version="") -> Reply:
-        return Reply(200 if find(self.server.models, model, version).ready and self.server.ready else 400)
+        """400 (not ready) for a model or version this server does not have, as Triton answers."""
+        try:
+            ready = find(self.server.models, model, version).ready and self.server.ready
+        except NotFound:
+            ready = False
+        return Reply(200 if ready else 400)
 
     async def model_config(self, model, version="") -> Reply:
         return Reply.json(config_to_dict(find(self.server.models, model, version).config))
 
     async def statistics(self, model=None, version="") -> Reply:
-        entries = [find(self.server.models, model, version)] if model else list(self.server.models.values())
-        return Reply.json({"model_stats": [entry.statistics.to_dict() for entry in entries]})
+        return Reply.json(statistics_of(self.server.models, model, version))
 
     async def repository_index(self, body=b"") -> Reply:
         try:
@@ -233,6 +268,10 @@ class HttpApp:
 
 class PayloadTooLarge(ProtocolError):
     http_status, grpc_code = 413, "RESOURCE_EXHAUSTED"
+
+
+class UnsupportedEncoding(ProtocolError):
+    http_status = 501
 
 
 class MethodNotAllowed(ProtocolError):

@@ -64,6 +64,20 @@ def config_to_dict(config) -> dict:
     return numbers(json_format.MessageToDict(config, preserving_proto_field_name=True))
 
 
+def served_defaults(config, name: str, policy: BatchPolicy) -> None:
+    """Fill in what Triton reports of a configuration it serves and the file left to defaults: the backend,
+    the version policy, and the instances this server actually runs (clients read ``instance_group``)."""
+    from tritonclient.grpc import model_config_pb2
+
+    if not config.backend and config.platform == "onnxruntime_onnx":
+        config.backend = "onnxruntime"
+    if not config.HasField("version_policy"):
+        config.version_policy.latest.num_versions = 1
+    if not config.instance_group:
+        config.instance_group.add(name=f"{name}_0", kind=model_config_pb2.ModelInstanceGroup.KIND_CPU,
+                                  count=policy.instances)
+
+
 def batch_policy(config, choice: ModelChoice) -> BatchPolicy:
     batching = config.dynamic_batching if config.HasField("dynamic_batching") else None
     groups = sum(group.count or 1 for group in config.instance_group) or 1
@@ -82,6 +96,7 @@ class ServedModel:
         self.executor = ThreadPoolExecutor(max(1, policy.instances), thread_name_prefix=f"visionrt-{name}")
         self.batcher: Batcher | None = None  # made on the server's event loop
         self.output_names = [spec.name for spec in model.outputs]
+        served_defaults(config, name, policy)
         self.ready = False
         self.load_seconds = self.warm_seconds = 0.0
 
@@ -128,7 +143,7 @@ class ServedModel:
             want = datatype_of(specs[name].dtype)
             if datatype_of(value.dtype) != want:
                 raise BadRequest(f"input '{name}': datatype {datatype_of(value.dtype)}, model '{self.name}' takes {want}")
-        bad = sorted(set(request.outputs) - set(self.output_names))
+        bad = sorted((set(request.outputs) | set(request.classification)) - set(self.output_names))
         if bad:
             raise BadRequest(f"model '{self.name}' has no output {', '.join(map(repr, bad))}; its outputs are "
                              f"{self.output_names}")
@@ -137,9 +152,9 @@ class ServedModel:
         except UserInputError as exc:
             raise BadRequest(str(exc)) from None
 
-    async def infer(self, request: Request) -> dict[str, np.ndarray]:
-        """The requested outputs by name, computed in a batch with whatever else is queued."""
-        feeds = self.check(request)
+    async def infer(self, request: Request, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The requested outputs by name for ``feeds`` (``check``'s), computed in a batch with whatever else
+        is queued; an output asked for with ``classification`` comes back as Triton's top-k strings."""
         self.statistics.pending += 1
         try:
             outputs = await self.batcher.submit(feeds)
@@ -148,7 +163,27 @@ class ServedModel:
         finally:
             self.statistics.pending -= 1
         wanted = request.outputs or self.output_names
-        return {name: value for name, value in zip(self.output_names, outputs) if name in wanted}
+        results = {name: value for name, value in zip(self.output_names, outputs) if name in wanted}
+        for name, count in request.classification.items():
+            results[name] = top_classes(results[name], count, self.labels, name)
+        return results
+
+    @property
+    def labels(self) -> tuple[str, ...] | None:
+        meta = self.model.metadata
+        return meta.labels if meta is not None and meta.task == "classification" else None
+
+
+def top_classes(scores: np.ndarray, count: int, labels, name: str) -> np.ndarray:
+    """Triton's classification extension: the ``count`` best classes of each row as BYTES
+    ``"score:index"`` (``"score:index:label"`` where the model names its classes), best first."""
+    if scores.ndim != 2:
+        raise BadRequest(f"output '{name}' has shape {list(scores.shape)}; classification takes (batch, classes) scores")
+    if not 1 <= count <= scores.shape[1]:
+        raise BadRequest(f"output '{name}': classification count must be in 1..{scores.shape[1]}, got {count}")
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :count]
+    text = [[f"{row[i]:f}:{i}" + (f":{labels[i]}" if labels else "") for i in best] for row, best in zip(scores, order)]
+    return np.array([[t.encode() for t in line] for line in text], dtype=np.object_)
 
 
 def repository_entries(repository: Path | None, names: list[str] | None) -> list[tuple[str, Path, str]]:
@@ -196,9 +231,19 @@ def find(models: dict[str, ServedModel], name: str, version: str = "") -> Served
     return entry
 
 
+def statistics_of(models: dict[str, ServedModel], name: str | None, version: str = "") -> dict:
+    """Triton's statistics response for one model or all; an unknown model is the caller's error (400), as
+    Triton answers it."""
+    try:
+        entries = [find(models, name, version)] if name else list(models.values())
+    except NotFound as exc:
+        raise BadRequest(str(exc)) from None
+    return {"model_stats": [entry.statistics.to_dict() for entry in entries]}
+
+
 def index(models: dict[str, ServedModel]) -> list[dict]:
-    return [{"name": m.name, "version": m.version, "state": "READY" if m.ready else "UNAVAILABLE", "reason": ""}
-            for m in models.values()]
+    return [{"name": m.name, "version": m.version, "state": "READY"} if m.ready else
+            {"name": m.name, "version": m.version, "state": "UNAVAILABLE", "reason": "loading"} for m in models.values()]
 
 
 __all__ = ["ModelChoice", "ServedModel", "load_models", "find", "index", "config_to_dict"]

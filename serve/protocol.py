@@ -65,6 +65,7 @@ class Request:
     outputs: list[str] = field(default_factory=list)
     binary_outputs: dict[str, bool] = field(default_factory=dict)  # HTTP only: per output, binary or JSON
     binary_default: bool = False
+    classification: dict[str, int] = field(default_factory=dict)  # output -> top-k (Triton's classification extension)
 
 
 def datatype_of(dtype) -> str:

@@ -19,7 +19,8 @@ import visionrt
 from visionrt.serve.models import ModelChoice, ServedModel, load_models
 from visionrt.serve.protocol import Request, Timeout, Unavailable
 
-EXTENSIONS = ["binary_tensor_data", "model_configuration", "statistics", "model_repository", "visionrt_tasks"]
+EXTENSIONS = ["classification", "model_repository", "model_configuration", "binary_tensor_data", "statistics",
+              "visionrt_tasks"]
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,11 @@ class Server:
     async def infer(self, entry: ServedModel, request: Request):
         """``entry``'s outputs for ``request``, within the request timeout; the request counted either way."""
         self.accepting()
+        feeds = entry.check(request)  # a request refused here is not the model's failure (as Triton counts)
         started = time.perf_counter_ns()
         self.in_flight += 1
         try:
-            results = await asyncio.wait_for(entry.infer(request), self.options.request_timeout_s)
+            results = await asyncio.wait_for(entry.infer(request, feeds), self.options.request_timeout_s)
         except asyncio.TimeoutError:
             entry.statistics.record_request(time.perf_counter_ns() - started, "CANCELED")
             raise Timeout(f"model '{entry.name}' did not answer within {self.options.request_timeout_s:g} s") from None

@@ -21,9 +21,14 @@ COUNTERS = {  # metric -> (help, how it is read off a ModelStatistics)
                                          lambda s: s.totals["success"][1] // 1000),
     "nv_inference_queue_duration_us": ("Cumulative inference queuing duration in microseconds",
                                        lambda s: s.totals["queue"][1] // 1000),
+    "nv_inference_compute_input_duration_us": ("Cumulative compute input duration in microseconds (in the "
+                                               "engine's run here: 0)", lambda s: 0),
     "nv_inference_compute_infer_duration_us": ("Cumulative compute inference duration in microseconds",
                                                lambda s: s.totals["compute_infer"][1] // 1000),
+    "nv_inference_compute_output_duration_us": ("Cumulative compute output duration in microseconds (in the "
+                                                "engine's run here: 0)", lambda s: 0),
 }
+FAILURE_REASONS = ("REJECTED", "CANCELED", "BACKEND", "OTHER")  # Triton writes every one, zero or not
 
 
 class ModelStatistics:
@@ -72,6 +77,7 @@ class ModelStatistics:
                 "inference_stats": {"success": duration("success"), "fail": duration("fail"), "queue": duration("queue"),
                                     "compute_input": computed, "compute_infer": duration("compute_infer"),
                                     "compute_output": computed, "cache_hit": zero, "cache_miss": zero},
+                "response_stats": {}, "memory_usage": [],
                 "batch_stats": [{"batch_size": size, "compute_input": {"count": count, "ns": 0},
                                  "compute_infer": {"count": count, "ns": ns}, "compute_output": {"count": count, "ns": 0}}
                                 for size, (count, ns) in sorted(self.batches.items())]}
@@ -92,8 +98,8 @@ def prometheus_text(statistics: list[ModelStatistics]) -> str:
     for name, (help_text, read) in COUNTERS.items():
         family(name, "counter", help_text, [(name, labels(s), read(s)) for s in statistics])
     family("nv_inference_request_failure", "counter", "Number of failed inference requests, by reason",
-           [("nv_inference_request_failure", labels(s, reason=reason), count)
-            for s in statistics for reason, count in sorted(s.failures.items())])
+           [("nv_inference_request_failure", labels(s, reason=reason), s.failures.get(reason, 0))
+            for s in statistics for reason in FAILURE_REASONS])
     family("nv_inference_pending_request_count", "gauge", "Requests waiting in the queue or running",
            [("nv_inference_pending_request_count", labels(s), s.pending) for s in statistics])
     samples = []

@@ -37,6 +37,13 @@ def server():
 
 
 @pytest.fixture(scope="session")
+def own_words(server) -> bool:
+    """Whether error messages are visionrt's, so a test may hold them to their words; another server (Triton)
+    is held to the status alone."""
+    return server is not None
+
+
+@pytest.fixture(scope="session")
 def urls(server) -> tuple[str, str]:
     return EXTERNAL if server is None else (server.endpoints.http, server.endpoints.grpc)
 

@@ -98,3 +98,54 @@ def test_statistics_count_the_requests_and_items_on_both_protocols(http, grpc, l
     assert any(entry["batch_size"] == 5 for entry in after["batch_stats"])
     counts = {after["inference_stats"][key]["count"] for key in ("compute_input", "compute_infer", "compute_output")}
     assert len(counts) == 1  # perf_analyzer stops unless the three agree
+
+
+@pytest.mark.parametrize("module", [tritonclient_http, tritonclient_grpc], ids=["http", "grpc"])
+def test_the_classification_extension_returns_the_top_classes_as_score_index_label(module, http, grpc, local_models,
+                                                                                  own_words):
+    model = local_models["digits"]
+    x = example(model, batch=2, seed=11)
+    client = http if module is tritonclient_http else grpc
+    asked = [module.InferRequestedOutput("logits", class_count=3)]
+    got = client.infer("digits", [named_input(model, x, module)], outputs=asked).as_numpy("logits")
+    logits = model.run(x)
+    assert got.shape == (2, 3)
+    for row, scores in zip(got, logits):
+        best = [int(item.decode().split(":")[1]) for item in row]
+        assert best == list(np.argsort(-scores, kind="stable")[:3])
+        score, index, *label = row[0].decode().split(":")  # the label where the server knows the classes' names
+        assert float(score) == pytest.approx(scores.max(), abs=1e-6)
+        assert label == [model.metadata.labels[int(index)]] or not own_words
+
+
+@pytest.mark.parametrize("algorithm", ["gzip", "deflate"])
+def test_compressed_requests_are_inflated(algorithm, http, local_models):
+    x = example(local_models["digits"], batch=3, seed=2)
+    tensor = named_input(local_models["digits"], x, tritonclient_http)
+    result = http.infer("digits", [tensor], request_compression_algorithm=algorithm)
+    np.testing.assert_array_equal(result.as_numpy("logits"), local_models["digits"].run(x))
+
+
+def test_a_model_this_server_lacks_is_not_ready_rather_than_an_error(http, grpc):
+    assert not http.is_model_ready("digitz") and not grpc.is_model_ready("digitz")
+    assert not grpc.is_model_ready("digits", model_version="7")
+
+
+def test_the_served_config_states_the_backend_versions_and_instances(http, grpc, own_words):
+    config = http.get_model_config("digits")
+    assert config["backend"] == "onnxruntime" or (config["backend"] and not own_words)
+    assert config["version_policy"] == {"latest": {"num_versions": 1}}
+    assert config["instance_group"][0]["kind"] == "KIND_CPU" and config["instance_group"][0]["count"] >= 1
+    assert grpc.get_model_config("digits").config.instance_group[0].count == config["instance_group"][0]["count"]
+
+
+def test_a_request_refused_by_its_checks_is_not_counted_as_the_models_failure(http):
+    def fails():
+        return http.get_inference_statistics("digits")["model_stats"][0]["inference_stats"]["fail"]["count"]
+
+    before = fails()
+    tensor = tritonclient_http.InferInput("image", [1, 1, 8, 9], "FP32")
+    tensor.set_data_from_numpy(np.zeros((1, 1, 8, 9), np.float32))
+    with pytest.raises(Exception, match="8"):
+        http.infer("digits", [tensor])
+    assert fails() == before
