@@ -2,7 +2,6 @@
 and is imported only when the command runs."""
 
 import argparse
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -55,9 +54,14 @@ def options_from(args: argparse.Namespace):
 
 def cmd_serve(args) -> int:
     from visionrt.serve import Server
+    from visionrt.serve.server import new_loop
 
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("visionrt.serve.access").setLevel(logging.WARNING if args.quiet else logging.INFO)
     server = Server(options_from(args), progress=lambda line: print(line, flush=True))
-    asyncio.run(server.serve_forever())
+    loop = new_loop()
+    try:
+        loop.run_until_complete(server.serve_forever())
+    finally:
+        loop.close()
     return 0
