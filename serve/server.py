@@ -133,12 +133,17 @@ class Server:
         http_sock, metrics_sock = bound_socket(options.host, options.http_port), bound_socket(options.host, options.metrics_port)
         self._grpc, grpc_port = make_server(self, options.host, options.grpc_port, options.max_request_bytes)
         host = f"[{options.host}]" if ":" in options.host else options.host
-        self.endpoints = Endpoints(f"{host}:{http_sock.getsockname()[1]}", f"{host}:{grpc_port}",
-                                   f"{host}:{metrics_sock.getsockname()[1]}")
         self._http = [uvicorn_server(HttpApp(self), http_sock), uvicorn_server(MetricsApp(self), metrics_sock)]
         self._tasks = [asyncio.create_task(server.serve(sockets=[sock]))
                        for server, sock in zip(self._http, (http_sock, metrics_sock))]
         await self._grpc.start()
+        while not all(server.started for server in self._http):  # listening, before anyone is told the address
+            if any(task.done() for task in self._tasks):
+                await asyncio.gather(*self._tasks)
+                raise OSError(f"the HTTP listener on {options.host} stopped while starting")
+            await asyncio.sleep(0.005)
+        self.endpoints = Endpoints(f"{host}:{http_sock.getsockname()[1]}", f"{host}:{grpc_port}",
+                                   f"{host}:{metrics_sock.getsockname()[1]}")
         self.progress(f"visionrt serve: HTTP {self.endpoints.http}, gRPC {self.endpoints.grpc}, metrics "
                       f"{self.endpoints.metrics}/metrics (live; loading models)")
         loop = asyncio.get_running_loop()
