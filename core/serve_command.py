@@ -21,8 +21,12 @@ def add_serve(sub) -> None:
     parser.add_argument("--http-port", type=int, default=8000, help="HTTP/REST port (default 8000; 0: a free one)")
     parser.add_argument("--grpc-port", type=int, default=8001, help="gRPC port (default 8001)")
     parser.add_argument("--metrics-port", type=int, default=8002, help="Prometheus metrics port (default 8002)")
-    parser.add_argument("--backend", default="auto", help="as for visionrt run (default auto)")
-    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16", "int8"))
+    parser.add_argument("--backend", action="append", metavar="[MODEL=]BACKEND",
+                        help="as for visionrt run, for every model or, as MODEL=BACKEND, for one (repeatable; "
+                             "default auto)")
+    parser.add_argument("--precision", action="append", metavar="[MODEL=]PRECISION",
+                        help="auto, fp32, fp16, bf16 or int8, for every model or, as MODEL=PRECISION, for one "
+                             "(repeatable; default auto)")
     parser.add_argument("--no-dynamic-batching", action="store_true",
                         help="run every request alone, whatever config.pbtxt says")
     parser.add_argument("--instances", type=int, help="model instances (workers) per model (default: config.pbtxt's "
@@ -35,6 +39,25 @@ def add_serve(sub) -> None:
     parser.set_defaults(handler=cmd_serve)
 
 
+PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
+
+
+def split_settings(values: list[str] | None, flag: str, allowed: tuple[str, ...] | None = None) -> tuple[str, dict]:
+    """(the setting for every model, {model: its own}) from ``VALUE`` and ``MODEL=VALUE`` entries."""
+    from visionrt.errors import UserInputError
+
+    default, own = "auto", {}
+    for value in values or ():
+        name, _, setting = value.rpartition("=")
+        if allowed is not None and setting not in allowed:
+            raise UserInputError(f"{flag} {value}: {setting!r} is not one of {', '.join(allowed)}")
+        if name:
+            own[name] = setting
+        else:
+            default = setting
+    return default, own
+
+
 def options_from(args: argparse.Namespace):
     from visionrt.errors import UserInputError
     from visionrt.serve import ModelChoice, ServeOptions
@@ -45,8 +68,10 @@ def options_from(args: argparse.Namespace):
             raise UserInputError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if args.request_timeout <= 0:
         raise UserInputError(f"--request-timeout must be positive, got {args.request_timeout}")
-    choice = ModelChoice(backend=args.backend, precision=args.precision, dynamic_batching=not args.no_dynamic_batching,
-                         instances=args.instances, max_queue=args.max_queue)
+    backend, backends = split_settings(args.backend, "--backend")
+    precision, precisions = split_settings(args.precision, "--precision", PRECISIONS)
+    choice = ModelChoice(backend=backend, precision=precision, backends=backends, precisions=precisions,
+                         dynamic_batching=not args.no_dynamic_batching, instances=args.instances, max_queue=args.max_queue)
     return ServeOptions(repository=args.repository, models=tuple(args.models or ()), host=args.host,
                         http_port=args.http_port, grpc_port=args.grpc_port, metrics_port=args.metrics_port,
                         choice=choice, max_request_bytes=args.max_request_bytes, request_timeout_s=args.request_timeout)

@@ -9,7 +9,7 @@ import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +25,13 @@ INT64_CONFIG_KEYS = re.compile(r"(dims|_size|microseconds|count|priority_levels)
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """How to load the served models: what ``runtime.load`` takes, and the batching overrides."""
+    """How to load the served models: what ``runtime.load`` takes (for all, or per model), and the batching
+    overrides."""
 
     backend: str = "auto"
     precision: str = "auto"
+    backends: dict[str, str] = field(default_factory=dict)  # model -> backend, over ``backend``
+    precisions: dict[str, str] = field(default_factory=dict)  # model -> precision, over ``precision``
     dynamic_batching: bool = True  # False: every request runs alone, whatever config.pbtxt says
     instances: int | None = None  # None: config.pbtxt's instance_group count, else 1
     max_queue: int = 1024
@@ -203,16 +206,26 @@ def repository_entries(repository: Path | None, names: list[str] | None) -> list
     return [(name, found[name], name if by_name else str(found[name].resolve())) for name in wanted]
 
 
+def check_choice(choice: ModelChoice, served: list[str]) -> None:
+    """A per-model setting for a model that is not served is a typo: refused by name, before anything loads."""
+    stray = sorted((set(choice.backends) | set(choice.precisions)) - set(served))
+    if stray:
+        raise UserInputError(f"--backend/--precision name {', '.join(map(repr, stray))}, which this server does not "
+                             f"serve; it serves {', '.join(served)}")
+
+
 def load_models(repository: Path | None, names: list[str] | None, choice: ModelChoice, progress=print) -> dict[str, ServedModel]:
     from visionrt import runtime
 
-    served = {}
-    for name, folder, source in repository_entries(repository, names):
+    served, entries = {}, repository_entries(repository, names)
+    check_choice(choice, [name for name, _, _ in entries])
+    for name, folder, source in entries:
         started = time.perf_counter()
         config = read_config(folder)
         policy = batch_policy(config, choice)
         threads = None if policy.instances == 1 else max(1, (os.cpu_count() or 1) // policy.instances)  # instances share the cores
-        model = runtime.load(source, backend=choice.backend, precision=choice.precision, threads=threads)
+        model = runtime.load(source, backend=choice.backends.get(name, choice.backend),
+                             precision=choice.precisions.get(name, choice.precision), threads=threads)
         entry = ServedModel(name, folder, model, config, policy)
         entry.load_seconds = time.perf_counter() - started
         entry.warm()
