@@ -5,8 +5,11 @@ BIN    := $(VENV)/bin
 # The CPU build of torch; override on a GPU machine, e.g. `make TORCH_SPEC=torch test`.
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
+# The runtime's install alone (numpy, pillow, onnxruntime) plus pytest: its tests must pass where it is deployed.
+BASE_VENV  ?= .venv-base
+BASE_STAMP := $(BASE_VENV)/.installed
 
-.PHONY: demo test zoo bench clean
+.PHONY: demo test test-base zoo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +40,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+	$(MAKE) test-base
+
+$(BASE_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BASE_VENV)
+	$(BASE_VENV)/bin/python -m pip install -q -e . pytest
+	touch $@
+
+# tests/runtime with the base install only: what needs an extra skips, naming it.
+test-base: $(BASE_STAMP)
+	$(BASE_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/runtime
 
 # Retrain and re-export the shipped zoo (seeded, deterministic on CPU).
 zoo: $(STAMP)
@@ -60,4 +73,4 @@ bench: $(STAMP)
 	$(BIN)/visionrt bench faceswap_to_b --out bench-out
 
 clean:
-	rm -rf $(VENV) runs bench-out demo-out build *.egg-info
+	rm -rf $(VENV) $(BASE_VENV) runs bench-out demo-out build *.egg-info

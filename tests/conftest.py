@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from extras import needs
 
 from visionrt import model_zoo
 
@@ -25,6 +26,7 @@ def shipped_dir() -> Path:
 @pytest.fixture(scope="session")
 def digits_test_split():
     """The shipped model's held-out test split as (uint8 dark-on-light images, labels)."""
+    needs("sklearn")  # the digits come from scikit-learn
     from visionrt.train import data
 
     dataset = data.load_digits_data(seed=0)
@@ -66,6 +68,7 @@ def emulated_cuda(monkeypatch):
 
 
 def install_emulated_tensorrt(monkeypatch, tmp_path, major: int):
+    needs("onnx")  # the emulator parses the ONNX graph it is asked to build
     from emulated_tensorrt import EmulatedTensorRT
 
     module = EmulatedTensorRT(major)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from extras import needs
 
 from visionrt import model_zoo, runtime
 
@@ -11,6 +12,7 @@ pytestmark = pytest.mark.skipif(not model_zoo.installed("denoiser"),
 
 @pytest.fixture(scope="module")
 def model():
+    needs("skimage")  # the held-out photos ship in scikit-image
     return runtime.load("denoiser", backend="onnxruntime:cpu")
 
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from extras import needs
 from PIL import Image
 
 from visionrt import model_zoo, runtime
@@ -34,6 +35,7 @@ needs_reader = pytest.mark.skipif(not model_zoo.installed("digit_reader"), reaso
 @pytest.fixture(scope="module")
 def test_strings():
     """Test-split strings as dark-on-light uint8 images, exactly as the reader's training evaluated them."""
+    needs("sklearn")
     from visionrt.train import data, strings
 
     dataset = data.load_digits_data(seed=0)
