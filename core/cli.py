@@ -12,16 +12,25 @@ from visionrt.errors import VisionRTError
 
 
 def _model_names() -> list[str]:
+    """Every name the zoo lists: its graphs and the composites (vae, faceswap) made of them."""
+    from visionrt import model_zoo
+    from visionrt.model_zoo import registry
+
+    return model_zoo.names() + sorted(registry.COMPOSITES)
+
+
+def graphs(name: str) -> tuple[str, ...]:
+    """The graphs a command acts on for ``name``: a composite's parts, in order, else the name itself."""
     from visionrt import model_zoo
 
-    return model_zoo.names()
+    return model_zoo.composite(name) or (name,)
 
 
 def add_train(sub) -> None:
     parser = sub.add_parser("train", help="train a zoo model on its bundled data",
                             description="Train a zoo model. Writes runs/<model>-<time>-seed<N>/ with best.pt, "
                                         "training.json, a confusion matrix (text and PNG) and a loss curve.")
-    parser.add_argument("model", choices=_model_names() + ["vae", "faceswap"])
+    parser.add_argument("model", choices=_model_names())
     parser.add_argument("--seed", type=int, default=0, help="seeds split, init, batches, augmentation (default 0)")
     parser.add_argument("--optimizer", choices=("adam", "sgd"), help="default from the registry (adam)")
     parser.add_argument("--lr", type=float, help="learning rate (default from the registry)")
@@ -96,53 +105,60 @@ def newest_checkpoint(runs_dir: Path, model: str, installed: Path | None = None)
 
 
 def cmd_export(args) -> int:
-    from visionrt import model_zoo
-    from visionrt.export import ExportOptions, export_checkpoint
-
     if byo_command.wanted(args):
         report = byo_command.run(args)
         print_export_report(report, args.repository)
         return 0
     if not args.model:
         raise VisionRTError(f"name a zoo MODEL ({', '.join(_model_names())}) or your own with --module or --onnx")
+    if args.checkpoint and len(graphs(args.model)) > 1:
+        raise VisionRTError(f"--checkpoint is one graph's; export {' and '.join(graphs(args.model))} one at a time")
+    for graph in graphs(args.model):
+        export_graph(args, graph)
+    return 0
+
+
+def export_graph(args, model: str) -> None:
+    from visionrt import model_zoo
+    from visionrt.export import ExportOptions, export_checkpoint
+
     if args.trt:
-        return build_trt(args)
+        build_trt(args, model)
+        return
     if args.int8:
         from visionrt.export.int8 import add_int8
 
-        figures = add_int8(args.model, args.repository)["parity"]["int8_vs_fp32"]
-        print(f"installed {args.model}'s INT8 file ({figures['calibration']} calibration); against FP32 on held-out "
+        figures = add_int8(model, args.repository)["parity"]["int8_vs_fp32"]
+        print(f"installed {model}'s INT8 file ({figures['calibration']} calibration); against FP32 on held-out "
               f"data: {json.dumps(figures['sets'])}")
-        return 0
+        return
     options = ExportOptions(keep_fp32=tuple(args.keep_fp32))
     if args.repository:
         options.repository = args.repository
-    installed = Path(options.repository) / args.model / "weights.pt"
-    checkpoint = args.checkpoint or newest_checkpoint(args.runs_dir, args.model, installed)
+    installed = Path(options.repository) / model / "weights.pt"
+    checkpoint = args.checkpoint or newest_checkpoint(args.runs_dir, model, installed)
     report = export_checkpoint(checkpoint, options)
     print_export_report(report, options.repository)
     if Path(options.repository).resolve() == model_zoo.repository_path().resolve():
         from visionrt.model_zoo import listing
 
-        print(f"wrote {listing.write_card(args.model)} (the card of the model just installed)")
+        print(f"wrote {listing.write_card(model)} (the card of the model just installed)")
     else:
         print("no MODEL_CARD.md here: a card that described the replaced export was removed; cards are generated "
               "in the shipped zoo (`visionrt zoo card`)")
-    return 0
 
 
-def build_trt(args) -> int:
+def build_trt(args, model: str) -> None:
     from visionrt import model_zoo
     from visionrt.export.tensorrt_build import build_engine
     from visionrt.runtime import source
     from visionrt.runtime.engine_cache import EngineCache
 
     repository = args.repository or model_zoo.repository_path()
-    files = source.resolve(repository / args.model).files
+    files = source.resolve(repository / model).files
     if args.precision not in files:
-        raise VisionRTError(f"{repository / args.model} has no {args.precision} ONNX; export the model first")
+        raise VisionRTError(f"{repository / model} has no {args.precision} ONNX; export the model first")
     build_engine(files[args.precision], EngineCache(args.engine_cache))
-    return 0
 
 
 def print_export_report(report: dict, repository: Path) -> None:
@@ -183,9 +199,21 @@ def add_compare(sub) -> None:
 
 
 def cmd_compare(args) -> int:
+    for graph in graphs(args.model) if not source_is_path(args.model) else (args.model,):
+        compare_graph(args, graph)
+    return 0
+
+
+def source_is_path(model: str) -> bool:
+    from visionrt.runtime.source import written_as_path
+
+    return written_as_path(model)
+
+
+def compare_graph(args, model: str) -> None:
     from visionrt.export import fp16_compare, fp16_layers
 
-    rows, described, meta = fp16_compare.compare(args.model, args.shape, args.inputs, args.seed, args.device,
+    rows, described, meta = fp16_compare.compare(model, args.shape, args.inputs, args.seed, args.device,
                                                  tuple(args.keep_fp32), args.precision)
     label = args.precision.upper()
     print(f"{meta.model}: {label} against FP32 on {described}, ONNX Runtime {args.device}")
@@ -195,7 +223,6 @@ def cmd_compare(args) -> int:
         written = fp16_compare.write_report(rows, args.out, meta.model, described,
                                             args.device, args.min_snr, args.precision)
         print("wrote " + ", ".join(str(path) for path in written))
-    return 0
 
 
 def add_run(sub) -> None:
@@ -316,9 +343,15 @@ def add_bench(sub) -> None:
 
 
 def cmd_bench(args) -> int:
+    for graph in graphs(args.model) if not source_is_path(args.model) else (args.model,):
+        bench_graph(args, graph)
+    return 0
+
+
+def bench_graph(args, model: str) -> None:
     from visionrt.benchmarks import harness, report
 
-    config = harness.BenchConfig(model=args.model, batches=tuple(args.batches) if args.batches else None, iters=args.iters,
+    config = harness.BenchConfig(model=model, batches=tuple(args.batches) if args.batches else None, iters=args.iters,
                                  warmup=args.warmup, device=args.device, out=args.out, compile=args.compile,
                                  widths=None if args.widths is None else tuple(args.widths),
                                  sizes=tuple(args.sizes), concurrency=tuple(args.concurrency),
@@ -327,7 +360,6 @@ def cmd_bench(args) -> int:
     print(f"{result['model']}: {result['eager_source']}")
     print(report.terminal(result))
     print(f"wrote {args.out}/bench_{result['model']}.{{json,md,png}} (every column, cold start, overhead)")
-    return 0
 
 
 def add_zoo(sub) -> None:
@@ -337,12 +369,12 @@ def add_zoo(sub) -> None:
     zoo_sub = parser.add_subparsers(dest="zoo_command")
     zoo_sub.add_parser("list", help="models, metrics and parity from the artifacts, and this machine's backends")
     rebuild = zoo_sub.add_parser("rebuild", help="train with registry defaults, export, write samples")
-    rebuild.add_argument("model", choices=_model_names() + ["vae", "faceswap"],
+    rebuild.add_argument("model", choices=_model_names(),
                          help="vae and faceswap retrain and install both of their graphs")
     rebuild.add_argument("--seed", type=int, default=0)
     rebuild.add_argument("--runs-dir", type=Path, default=Path("runs"))
     card = zoo_sub.add_parser("card", help="regenerate MODEL_CARD.md for an installed model")
-    card.add_argument("model", choices=_model_names())
+    card.add_argument("model", choices=_model_names(), help="vae and faceswap: the cards of both graphs")
     parser.set_defaults(handler=cmd_zoo)
 
 
@@ -353,7 +385,8 @@ def cmd_zoo(args) -> int:
         for report in listing.rebuild(args.model, args.seed, args.runs_dir):
             print_export_report(report, listing.model_zoo.repository_path())
     elif args.zoo_command == "card":
-        print(f"wrote {listing.write_card(args.model)}")
+        for graph in graphs(args.model):
+            print(f"wrote {listing.write_card(graph)}")
     else:
         print(listing.table())
     return 0

@@ -61,6 +61,9 @@ def _from_zoo(name: str) -> Source:
     from visionrt import model_zoo
 
     folder = model_zoo.model_dir(name)
+    parts = model_zoo.composite(name)
+    if parts and not model_zoo.installed(name):  # a joined model, which only load() joins
+        raise UserInputError(f"'{name}' is {len(parts)} graphs ({', '.join(parts)}); name one of them here")
     if not model_zoo.installed(name):
         known = loadable_names()
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)

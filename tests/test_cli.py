@@ -4,11 +4,13 @@ import json
 
 import pytest
 
-from visionrt import cli
+from visionrt import cli, model_zoo
+from visionrt.errors import UserInputError
 from visionrt.model_zoo import samples_dir
 
 
-@pytest.mark.parametrize("command", ["train", "export", "compare", "run", "bench", "tune", "zoo", "engines"])
+@pytest.mark.parametrize("command", ["train", "export", "compare", "run", "bench", "tune", "zoo", "engines", "serve",
+                                     "bench-serve"])
 def test_each_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([command, "--help"])
@@ -141,3 +143,31 @@ def test_export_without_a_run_re_exports_the_installed_checkpoint(tmp_path, caps
     assert "exporting the installed checkpoint" in out and "no MODEL_CARD.md here" in out
     assert (tmp_path / "repo" / "digits" / "weights.pt").read_bytes() == before
     assert not (tmp_path / "repo" / "digits" / "1" / "model_int8.onnx").exists()  # made from the old export: gone
+
+
+@pytest.mark.parametrize("words", [["train"], ["export"], ["compare"], ["bench"], ["run"], ["zoo", "rebuild"],
+                                   ["zoo", "card"], ["tune"]])
+def test_every_command_that_names_a_zoo_model_takes_every_name_the_zoo_lists(words):
+    from visionrt.model_zoo import registry
+
+    parser = cli.build_parser()
+    for name in model_zoo.names() + sorted(registry.COMPOSITES):
+        parsed = parser.parse_args([*words, name, *(["x.png"] if words == ["run"] else [])])
+        assert name in (getattr(parsed, "model", None), *(getattr(parsed, "models", None) or []))
+
+
+def test_a_composite_acts_on_each_of_its_graphs_or_is_refused_where_one_graph_is_meant(capsys):
+    assert cli.main(["compare", "vae"]) == 0
+    out = capsys.readouterr().out
+    assert "vae_encoder: FP16 against FP32" in out and "vae_decoder: FP16 against FP32" in out
+    assert cli.main(["zoo", "card", "vae"]) == 0
+    assert "vae_encoder/MODEL_CARD.md" in capsys.readouterr().out
+    assert cli.main(["export", "vae", "--checkpoint", "x.pt"]) == 2
+    assert "export vae_encoder and vae_decoder one at a time" in capsys.readouterr().err
+
+
+def test_a_composite_named_where_one_graph_is_loaded_says_which_graphs_it_is():
+    from visionrt.runtime import source
+
+    with pytest.raises(UserInputError, match="'faceswap' is 2 graphs \\(faceswap_to_a, faceswap_to_b\\)"):
+        source.resolve("faceswap")
