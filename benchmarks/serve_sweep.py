@@ -23,7 +23,7 @@ from visionrt.benchmarks.serve_load import (Reference, closed_loop, closed_loop_
 MEDIANS = ("p50_ms", "p90_ms", "p99_ms", "mean_ms", "throughput_rps", "queue_us", "compute_us", "batch_size",
            "client_cpu_cores", "server_cpu_cores")
 SUMS = ("requests", "errors", "mismatches", "server_requests")
-BAR = {"model": "digits", "concurrency": 32, "ratio": 2.0}  # the bar: batching at least 2x at c=32
+BAR = {"model": "digits", "concurrency": 32, "ratio": 2.0}  # what serving is judged by: batching at least 2x at c=32
 
 
 def conditions_for(config: LoadConfig) -> list[Condition]:

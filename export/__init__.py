@@ -1,5 +1,8 @@
 """Export trained checkpoints, or a user's own model, to validated, self-describing ONNX artifacts (needs the
-``train`` extra)."""
+``train`` extra).
+
+Lives in ``export/``, installed as ``visionrt.export`` (pyproject.toml maps each root folder into the one namespace).
+"""
 
 from visionrt.export.pipeline import ExportOptions, export_checkpoint
 from visionrt.export.user_model import export_model, export_onnx_file

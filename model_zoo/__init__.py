@@ -2,6 +2,8 @@
 
 This package is importable without torch: the registry and repository paths are plain Python, and the
 torch model definitions are imported only when a spec's architecture is resolved.
+
+Lives in ``model_zoo/``, installed as ``visionrt.model_zoo`` (pyproject.toml maps each root folder into the one namespace).
 """
 
 import os

@@ -4,6 +4,8 @@
     >>> model = runtime.load("digits")                  # backend and precision chosen, reasons recorded
     >>> model.classify("seven.png", top_k=3)
     >>> model.describe()["reasons"]
+
+Lives in ``runtime/``, installed as ``visionrt.runtime`` (pyproject.toml maps each root folder into the one namespace).
 """
 
 import os

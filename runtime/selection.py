@@ -1,19 +1,10 @@
 """Choosing a backend target and a precision, with the reasons recorded, never silently."""
 
-from dataclasses import dataclass, field
-
 from visionrt.errors import BackendUnavailableError, UserInputError
 from visionrt.runtime.backends import Target, backend_classes
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
 EXECUTION_ONLY = {"bf16": "fp32"}  # precisions an engine computes at from another precision's file
-
-
-@dataclass(frozen=True)
-class Choice:
-    target: Target
-    precision: str
-    reasons: list[str] = field(default_factory=list)
 
 
 def available_backends() -> list[Target]:
@@ -69,8 +60,3 @@ def choose_precision(requested: str, target: Target, have: list[str]) -> tuple[s
     fallback = have[0]
     return fallback, f"precision {fallback}: auto would pick {preferred} on {target.device}, but this model has only {fallback}"
 
-
-def choose(backend: str, precision: str, have: list[str]) -> Choice:
-    target, target_reason = choose_target(backend, available_backends())
-    chosen_precision, precision_reason = choose_precision(precision, target, have)
-    return Choice(target, chosen_precision, [target_reason, precision_reason])

@@ -6,6 +6,8 @@ Triton's dynamic batching, statistics and metrics, and task routes that take an 
     ...     tritonclient.http.InferenceServerClient(at.http).is_server_ready()
 
 Needs the ``serve`` extra (uvicorn, grpcio with Triton's protos from tritonclient); torch-free.
+
+Lives in ``serve/``, installed as ``visionrt.serve`` (pyproject.toml maps each root folder into the one namespace).
 """
 
 import os

@@ -21,7 +21,7 @@ PROVIDERS = {  # device -> (provider, speed rank, what to install when it is mis
     "cuda": ("CUDAExecutionProvider", 20, "onnxruntime-gpu and a CUDA GPU (visionrt[gpu])"),
     "cpu": ("CPUExecutionProvider", 90, "onnxruntime"),
 }
-PROVIDER_CACHE = "onnxruntime-trt"
+PROVIDER_CACHE = "onnxruntime-trt"  # under the engine cache: one folder per (ONNX Runtime, TensorRT) pair
 # Worker threads that spin after a call keep their cores busy for a few hundred ms: on 2 cores, three other
 # sessions' spinning made an eager PyTorch call 14x slower (0.7 -> 9.7 ms, vae_decoder batch 256), and a
 # process serving several models has several sessions. Alone, spinning saved 10 us of 84 on digits and
@@ -31,7 +31,7 @@ SPINNING = "session.intra_op.allow_spinning"
 PROFILE_HINT = ("\nvisionrt gave the TensorRT provider the artifact's input shape range (trt_profile_*_shapes); "
                 "with any range given, ONNX Runtime wants one for every dynamic input of every TensorRT subgraph. "
                 "Pass ranges covering them as provider_options={'trt_profile_min_shapes': ..., "
-                "'trt_profile_opt_shapes': ..., 'trt_profile_max_shapes': ...}")  # under the engine cache: one folder per (ONNX Runtime, TensorRT) pair
+                "'trt_profile_opt_shapes': ..., 'trt_profile_max_shapes': ...}")
 ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
              "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(int16)": "int16", "tensor(int8)": "int8",
              "tensor(uint8)": "uint8", "tensor(uint16)": "uint16", "tensor(bool)": "bool"}  # what numpy can hold

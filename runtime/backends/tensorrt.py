@@ -4,7 +4,7 @@
 Engines come only from the engine cache (``visionrt export MODEL --trt`` builds them): loading never builds
 lazily, so a server never stalls its first request on a build. Running, one execution context per calling
 thread, is ``engine_runner``'s job.
-UNVERIFIED: TensorRT cannot be installed where this code was written; the logic around it is tested, and
+UNVERIFIED: TensorRT cannot be installed on the machines this project is built and tested on; the logic around it is tested, and
 the run path (engine_runner: buffers, copies, per-thread streams, graph capture) ran on an H100 around a
 stand-in engine (tests/runtime/test_cuda_memory.py). This module's calls into TensorRT never ran.
 """
