@@ -65,13 +65,13 @@ def tensorrt_bar_rows(results: dict[str, dict]) -> list[dict]:
 def layer_row(name: str, out: Path, device: str = "cuda") -> dict:
     """FP16 against FP32 tensor by tensor on ONNX Runtime's CUDA provider, at batch 1 and the largest size
     the model is swept at (where FP16 ranges matter most), or its default compare shape; report in ``out``."""
-    from visionrt.export import fp16_compare, fp16_layers
+    from visionrt.export import compare_report, tensor_compare
 
     spec = model_zoo.get(name)
     shape = (1, spec.input_shape[0], max(spec.bench_sizes), max(spec.bench_sizes)) if spec.bench_sizes else None
-    rows, described, _ = fp16_compare.compare(name, shape=shape, device=device)
-    fp16_compare.write_report(rows, out, name, described, device, fp16_layers.DEFAULT_MIN_SNR_DB)
-    lowest, first = min(rows, key=lambda row: row.snr_db), fp16_layers.first_divergence(rows)
+    rows, described, _ = compare_report.compare(name, shape=shape, device=device)
+    compare_report.write_report(rows, out, name, described, device, tensor_compare.DEFAULT_MIN_SNR_DB)
+    lowest, first = min(rows, key=lambda row: row.snr_db), tensor_compare.first_divergence(rows)
     return {"model": name, "inputs": described, "tensors": len(rows), "lowest_snr_db": round(lowest.snr_db, 1),
             "lowest_at": f"{lowest.node} ({lowest.op_type})",
             "first_under_40_db": f"{first.node} ({first.op_type})" if first else "none"}

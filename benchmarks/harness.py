@@ -15,7 +15,7 @@ from visionrt.benchmarks import candidates as cands
 from visionrt.benchmarks import environment, report, timing
 from visionrt.benchmarks.subject import Subject, subject_of
 from visionrt.errors import UserInputError, VisionRTError
-from visionrt.export import validate
+from visionrt.export import parity_gates
 from visionrt.extras import require
 
 # Bars (benchmark figures, never timed tests), each with where it comes from, which the report prints beside it.
@@ -244,7 +244,7 @@ def time_row(candidate, bind, batch: np.ndarray, reference: np.ndarray, config: 
         samples = timing.time_cuda(call, config.warmup, config.iters, torch)
     else:
         samples = timing.time_host(call, config.warmup, config.iters)
-    parity = validate.compare(reference, fetch())
+    parity = parity_gates.compare(reference, fetch())
     return {**_identity(candidate), "batch": len(batch), "width": batch.shape[-1],
             "height": batch.shape[-2] if batch.ndim == 4 else None, **timing.summarize(samples, len(batch)),
             "max_abs_error_vs_eager_fp32": parity["max_abs_error"],

@@ -211,16 +211,16 @@ def source_is_path(model: str) -> bool:
 
 
 def compare_graph(args, model: str) -> None:
-    from visionrt.export import fp16_compare, fp16_layers
+    from visionrt.export import compare_report, tensor_compare
 
-    rows, described, meta = fp16_compare.compare(model, args.shape, args.inputs, args.seed, args.device,
+    rows, described, meta = compare_report.compare(model, args.shape, args.inputs, args.seed, args.device,
                                                  tuple(args.keep_fp32), args.precision)
     label = args.precision.upper()
     print(f"{meta.model}: {label} against FP32 on {described}, ONNX Runtime {args.device}")
-    print(fp16_layers.table(rows, args.min_snr, label=label))
-    print(fp16_layers.summary(rows, args.min_snr, label=label))
+    print(tensor_compare.table(rows, args.min_snr, label=label))
+    print(tensor_compare.summary(rows, args.min_snr, label=label))
     if args.out:
-        written = fp16_compare.write_report(rows, args.out, meta.model, described,
+        written = compare_report.write_report(rows, args.out, meta.model, described,
                                             args.device, args.min_snr, args.precision)
         print("wrote " + ", ".join(str(path) for path in written))
 

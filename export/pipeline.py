@@ -18,7 +18,7 @@ import numpy as np
 from visionrt import artifact, atomic, model_zoo
 from visionrt.artifact import CARD_FILE, CONFIG_FILE, EAGER_FILE, FILES, REPORT_FILE, WEIGHTS_FILE
 from visionrt.errors import EngineError, ValidationFailedError, VisionRTError
-from visionrt.export import fp16, fp16_layers, metadata, onnx_export, triton, validate
+from visionrt.export import fp16, metadata, onnx_export, parity_gates, tensor_compare, triton
 from visionrt.extras import require
 from visionrt.runtime.profiles import profile_from_metadata
 from visionrt.train import checkpoint
@@ -32,8 +32,8 @@ TOP1_TASKS = ("classification", "text_recognition")  # outputs are class scores:
 class ExportOptions:
     repository: Path = field(default_factory=model_zoo.repository_path)  # Triton-style model repository
     version: int = 1
-    fp32_tolerance: validate.Tolerances = validate.FP32_TOLERANCE
-    fp16_tolerance: validate.Tolerances = validate.FP16_TOLERANCE
+    fp32_tolerance: parity_gates.Tolerances = parity_gates.FP32_TOLERANCE
+    fp16_tolerance: parity_gates.Tolerances = parity_gates.FP16_TOLERANCE
     keep_fp32: tuple[str, ...] = ()  # node names or op types computed in FP32 in the FP16 file, beyond fp16's list
     precisions: tuple[str, ...] = ("fp32", "fp16")  # the FP32 file always; FP16 unless left out
 
@@ -118,7 +118,7 @@ def export_checkpoint(checkpoint_path: str | Path, options: ExportOptions | None
     real = model_zoo.resolve(spec.validation_data)(payload)
     job = ExportJob(
         name=spec.name, base=metadata.build(spec, payload, weights_sha, "fp32", onnx_export.EXPORTER, onnx_export.OPSET),
-        sets=validate.input_sets(real, large_batch=min(64, spec.max_batch_size)), top1=spec.task in TOP1_TASKS,
+        sets=parity_gates.input_sets(real, large_batch=min(64, spec.max_batch_size)), top1=spec.task in TOP1_TASKS,
         model=checkpoint.build_model(payload), example=torch_example(real), dynamic_axes=spec.dynamic_axes,
         extra_files={WEIGHTS_FILE: lambda path: shutil.copyfile(checkpoint_path, path)})
     return build_and_install(job, options or ExportOptions())
@@ -141,8 +141,8 @@ def build_and_install(job: ExportJob, options: ExportOptions) -> dict:
         write_onnx(fp32_proto, base, fp32_path)
         parity, half = {}, None
         if job.model is not None:
-            parity["fp32_vs_pytorch"] = validate.gate(
-                f"{job.name} FP32 ONNX vs PyTorch", validate.parity(torch_runner(job.model, base.input.name), ort_runner(
+            parity["fp32_vs_pytorch"] = parity_gates.gate(
+                f"{job.name} FP32 ONNX vs PyTorch", parity_gates.parity(torch_runner(job.model, base.input.name), ort_runner(
                     fp32_path, base.input.name), job.sets, base.outputs), options.fp32_tolerance, job.top1)
             # Parity figures travel inside the artifacts; only metadata changes, the validated graphs do not.
             write_onnx(fp32_proto, replace(base, parity={"vs_pytorch": parity["fp32_vs_pytorch"]}), fp32_path)
@@ -151,7 +151,7 @@ def build_and_install(job: ExportJob, options: ExportOptions) -> dict:
         elif job.model is None:  # nothing to compare with: the graph still runs, finite, at every checked shape
             runner = ort_runner(fp32_path, base.input.name)
             for inputs, batch in job.sets.values():
-                validate.run_batched(runner, inputs, batch)
+                parity_gates.run_batched(runner, inputs, batch)
         for name, write in job.extra_files.items():
             write(staging / name)
         atomic.write_text(staging / CONFIG_FILE, triton.config_pbtxt(job.name, fp32_proto.graph, base.max_batch_size,
@@ -190,14 +190,14 @@ def stage_fp16(job: ExportJob, fp32_path: Path, fp16_path: Path, options: Export
 
 
 def fp16_gate(job: ExportJob, fp32_path: Path, fp16_path: Path, half: fp16.Conversion,
-              tolerance: validate.Tolerances) -> dict:
+              tolerance: parity_gates.Tolerances) -> dict:
     """The FP16 file against the FP32 file; on failure the error also says where along the graph they part."""
     name, outputs = job.base.input.name, job.base.outputs
-    report = validate.parity(ort_runner(fp32_path, name), ort_runner(fp16_path, name), job.sets, outputs)
+    report = parity_gates.parity(ort_runner(fp32_path, name), ort_runner(fp16_path, name), job.sets, outputs)
     try:
-        return validate.gate(f"{job.name} FP16 ONNX vs FP32 ONNX", report, tolerance, job.top1)
+        return parity_gates.gate(f"{job.name} FP16 ONNX vs FP32 ONNX", report, tolerance, job.top1)
     except ValidationFailedError as exc:
-        failing = validate.failing_sets(report, tolerance, job.top1)[0]
+        failing = parity_gates.failing_sets(report, tolerance, job.top1)[0]
         where = explain_fp16_failure(fp32_path, fp16_path, name, failing, job.sets[failing][0], half)
         raise ValidationFailedError(f"{exc}\n  {where}") from exc
 
@@ -206,10 +206,10 @@ def explain_fp16_failure(fp32_path: Path, fp16_path: Path, input_name: str, set_
                          half: fp16.Conversion, samples: int = 8) -> str:
     """Where FP16 leaves FP32 on the failing inputs, tensor by tensor, and which weights FP16 clipped."""
     onnx = require("onnx", "train")
-    rows = fp16_layers.compare_tensors(onnx.load(str(fp32_path)), onnx.load(str(fp16_path)),
+    rows = tensor_compare.compare_tensors(onnx.load(str(fp32_path)), onnx.load(str(fp16_path)),
                                        {input_name: inputs[:samples]}, half.kept)
     lines = [f"Tensor by tensor on {set_name} (first {min(samples, len(inputs))} inputs):",
-             *fp16_layers.summary(rows).splitlines()]
+             *tensor_compare.summary(rows).splitlines()]
     if half.clipped:
         readers = {name: [node.name for node in half.model.graph.node if name in node.input] for name in half.clipped}
         lines.append(f"weights beyond +-{fp16.CLIP:g}, clipped in FP16: " + "; ".join(

@@ -20,7 +20,7 @@ from visionrt import artifact
 from visionrt.errors import ArtifactError, ExportFailedError, UserInputError
 from visionrt.export import axes as dynamic_axes, int8, onnx_export, user_card
 from visionrt.export.pipeline import TOP1_TASKS, ExportJob, ExportOptions, build_and_install
-from visionrt.export.validate import Tolerance, Tolerances
+from visionrt.export.parity_gates import Tolerance, Tolerances
 from visionrt.extras import require
 
 EAGER_FILE = artifact.EAGER_FILE

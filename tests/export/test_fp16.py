@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from visionrt.errors import UserInputError
-from visionrt.export import fp16, fp16_layers
+from visionrt.export import fp16, tensor_compare
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxconverter_common")
@@ -26,8 +26,8 @@ def test_a_node_kept_by_name_computes_on_its_fp32_weights_and_its_weights_are_no
     assert initializer_types(conversion.model) == {"w1": onnx.TensorProto.FLOAT16, "w2": onnx.TensorProto.FLOAT}
     assert conversion.clipped == {} and "head" in conversion.kept
     onnx.checker.check_model(conversion.model, full_check=True)
-    rows = fp16_layers.compare_tensors(fp16_graphs.large_weights(), conversion.model, fp16_graphs.inputs())
-    assert fp16_layers.first_divergence(rows) is None
+    rows = tensor_compare.compare_tensors(fp16_graphs.large_weights(), conversion.model, fp16_graphs.inputs())
+    assert tensor_compare.first_divergence(rows) is None
 
 
 def test_an_op_type_in_keep_keeps_every_node_of_that_type():
@@ -43,7 +43,7 @@ def test_a_weight_shared_with_a_node_kept_by_name_stays_fp16_for_the_fp16_nodes(
     types = initializer_types(conversion.model)
     assert types[readers["scale_up_1"][1]] == onnx.TensorProto.FLOAT16
     assert types[readers["scale_up_2"][1]] == onnx.TensorProto.FLOAT
-    rows = fp16_layers.compare_tensors(fp16_graphs.overflow(), conversion.model, fp16_graphs.inputs(),
+    rows = tensor_compare.compare_tensors(fp16_graphs.overflow(), conversion.model, fp16_graphs.inputs(),
                                        conversion.kept)
     assert [row.kept_fp32 for row in rows] == [False, True, True]
     assert all(row.nonfinite == 0 for row in rows)

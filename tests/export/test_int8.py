@@ -61,26 +61,26 @@ def test_every_shipped_int8_file_is_recorded_with_a_passed_gate():
 
 
 def test_compare_scores_the_int8_file_tensor_by_tensor_on_real_held_out_inputs():
-    from visionrt.export import fp16_compare, fp16_layers
+    from visionrt.export import compare_report, tensor_compare
 
-    rows, described, meta = fp16_compare.compare("style", precision="int8")
+    rows, described, meta = compare_report.compare("style", precision="int8")
     assert meta.precision == "int8" and "held-out inputs" in described
     by_tensor = {row.tensor: row for row in rows}
     assert by_tensor["conv2d"].snr_db > 40 and not by_tensor["conv2d"].kept_fp32  # the first quantized convolution
     assert by_tensor["instance_norm"].kept_fp32  # instance norm stays float, and is where the error grows
     assert by_tensor["stylized"].snr_db > 30  # the output: the gate's PSNR >= 35 dB, as SNR
-    assert "INT8" in fp16_layers.summary(rows, label="INT8") and "--keep-fp32" not in fp16_layers.summary(rows, label="INT8")
+    assert "INT8" in tensor_compare.summary(rows, label="INT8") and "--keep-fp32" not in tensor_compare.summary(rows, label="INT8")
 
 
 def test_compare_refuses_noise_for_an_int8_file_outside_the_zoo_and_a_folder_without_one(tmp_path):
     from visionrt.errors import ArtifactError, UserInputError
-    from visionrt.export import fp16_compare
+    from visionrt.export import compare_report
 
     shutil.copytree(model_zoo.model_dir("digits"), tmp_path / "digits")
     with pytest.raises(UserInputError, match="compare it on real inputs"):
-        fp16_compare.compare(tmp_path / "digits", precision="int8")
-    rows, described, _ = fp16_compare.compare(tmp_path / "digits", shape=(2, 1, 8, 8), precision="int8")
+        compare_report.compare(tmp_path / "digits", precision="int8")
+    rows, described, _ = compare_report.compare(tmp_path / "digits", shape=(2, 1, 8, 8), precision="int8")
     assert rows and "noise" in described
     (tmp_path / "digits" / "1" / artifact.FILES["int8"]).unlink()
     with pytest.raises(ArtifactError, match="export MODEL --int8"):
-        fp16_compare.compare(tmp_path / "digits", precision="int8")
+        compare_report.compare(tmp_path / "digits", precision="int8")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from visionrt.errors import ValidationFailedError
-from visionrt.export import ExportOptions, export_checkpoint, validate
+from visionrt.export import ExportOptions, export_checkpoint, parity_gates
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -65,7 +65,7 @@ def test_failed_gate_leaves_the_previous_artifact_untouched(tiny_run, tiny_expor
     repository, _ = tiny_export
     folder = repository / "digits"
     before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    impossible = validate.Tolerance(abs=0.0, rel=0.0, min_top1=1.0)
+    impossible = parity_gates.Tolerance(abs=0.0, rel=0.0, min_top1=1.0)
     with pytest.raises(ValidationFailedError, match="(?s)FP32 ONNX vs PyTorch failed validation.*max abs error"):
         export_checkpoint(tiny_run / "best.pt", ExportOptions(repository=repository, fp32_tolerance=impossible))
     after = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}

@@ -20,7 +20,7 @@ nets = pytest.importorskip("monai.networks.nets", reason="MONAI (visionrt[dev]) 
 from visionrt import artifact, runtime  # noqa: E402
 from visionrt.errors import ArtifactError, ExportFailedError, UserInputError, ValidationFailedError  # noqa: E402
 from visionrt.export import user_model  # noqa: E402
-from visionrt.export.validate import Tolerance  # noqa: E402
+from visionrt.export.parity_gates import Tolerance  # noqa: E402
 
 EFFICIENTNET_BLOCKS = ["r1_k3_s11_e1_i32_o16_se0.25", "r2_k3_s22_e6_i16_o24_se0.25", "r1_k5_s22_e6_i24_o40_se0.25"]
 

@@ -1,7 +1,7 @@
 """``visionrt compare``: an installed model's FP16 (or INT8) file against its FP32 file, tensor by tensor, with a
 report.
 
-The comparison itself is ``fp16_layers``; this module picks the files and the inputs and writes the table,
+The comparison itself is ``tensor_compare``; this module picks the files and the inputs and writes the table,
 the JSON and a plot of SNR along the graph.
 """
 
@@ -16,7 +16,7 @@ from visionrt import atomic, figures
 from visionrt.errors import ArtifactError, UserInputError
 from visionrt import artifact
 from visionrt.artifact import ArtifactMetadata
-from visionrt.export import fp16, fp16_layers, int8
+from visionrt.export import fp16, int8, tensor_compare
 from visionrt.extras import require
 
 BATCH = 2
@@ -95,7 +95,7 @@ def checked(meta: ArtifactMetadata, array: np.ndarray, origin: str) -> np.ndarra
 
 def compare(source: str | Path, shape=None, inputs_path: Path | None = None, seed: int = 0,
             device: str = "cpu", keep_fp32: tuple[str, ...] = (),
-            precision: str = "fp16") -> tuple[list[fp16_layers.TensorError], str, ArtifactMetadata]:
+            precision: str = "fp16") -> tuple[list[tensor_compare.TensorError], str, ArtifactMetadata]:
     """(rows in graph order, how the inputs were made, the compared file's metadata) for an installed model.
 
     ``keep_fp32``: instead of the installed FP16 file, convert the FP32 file here as the exporter would with
@@ -106,13 +106,13 @@ def compare(source: str | Path, shape=None, inputs_path: Path | None = None, see
     fp32, half, meta = load_pair(source, precision)
     kept = list(meta.fp32_nodes) if precision == "fp16" else int8.kept_float(fp32)
     if keep_fp32:
-        conversion = fp16.convert_to_fp16(fp16_layers.copy_model(fp32), tuple(keep_fp32))
+        conversion = fp16.convert_to_fp16(tensor_compare.copy_model(fp32), tuple(keep_fp32))
         half, kept = conversion.model, conversion.kept
     if precision == "int8" and shape is None and inputs_path is None:
         batch, described = held_out(source, meta)
     else:
         batch, described = inputs(meta, shape, inputs_path, seed)
-    rows = fp16_layers.compare_tensors(fp32, half, {meta.input.name: batch}, kept, device)
+    rows = tensor_compare.compare_tensors(fp32, half, {meta.input.name: batch}, kept, device)
     if keep_fp32:
         described += f"; FP16 converted here with --keep-fp32 {' '.join(keep_fp32)}"
     return rows, described, meta
@@ -126,8 +126,8 @@ def write_report(rows, out: Path, model: str, described: str, device: str, min_s
     label = precision.upper()
     header = (f"# {model}: {label} against FP32, tensor by tensor\n\n"
               f"Inputs: {described}; ONNX Runtime on {device}; bar {min_snr_db:g} dB.\n")
-    body = (f"{header}\n{fp16_layers.summary(rows, min_snr_db, label=label)}\n\n"
-            f"{fp16_layers.table(rows, min_snr_db, label=label)}\n")
+    body = (f"{header}\n{tensor_compare.summary(rows, min_snr_db, label=label)}\n\n"
+            f"{tensor_compare.table(rows, min_snr_db, label=label)}\n")
     records = [{**asdict(row), "snr_db": row.snr_db if math.isfinite(row.snr_db) else str(row.snr_db)} for row in rows]
     document = {"model": model, "precision": precision, "inputs": described, "device": device,
                 "min_snr_db": min_snr_db, "tensors": records}
