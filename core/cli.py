@@ -1,36 +1,24 @@
-"""The ``visionrt`` command: train, export, compare, run, bench, tune, zoo and engines, each with its own --help."""
+"""The ``visionrt`` command: train, export, compare, run, bench, tune, zoo, engines, serve and bench-serve, each
+with its own --help. The larger commands live in their own modules (``export_command``, ``run_command``,
+``serve_command``, ``byo_command``, ``benchmarks.serve_command``)."""
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from visionrt import byo_command
 from visionrt.benchmarks.serve_command import add_bench_serve
-from visionrt.serve_command import add_serve
 from visionrt.errors import VisionRTError
-
-
-def _model_names() -> list[str]:
-    """Every name the zoo lists: its graphs and the composites (vae, faceswap) made of them."""
-    from visionrt import model_zoo
-    from visionrt.model_zoo import registry
-
-    return model_zoo.names() + sorted(registry.COMPOSITES)
-
-
-def graphs(name: str) -> tuple[str, ...]:
-    """The graphs a command acts on for ``name``: a composite's parts, in order, else the name itself."""
-    from visionrt import model_zoo
-
-    return model_zoo.composite(name) or (name,)
+from visionrt.export_command import add_export, print_export_report
+from visionrt.run_command import add_run
+from visionrt.serve_command import add_serve
+from visionrt.zoo_args import graphs, source_is_path, zoo_names
 
 
 def add_train(sub) -> None:
     parser = sub.add_parser("train", help="train a zoo model on its bundled data",
                             description="Train a zoo model. Writes runs/<model>-<time>-seed<N>/ with best.pt, "
                                         "training.json, a confusion matrix (text and PNG) and a loss curve.")
-    parser.add_argument("model", choices=_model_names())
+    parser.add_argument("model", choices=zoo_names())
     parser.add_argument("--seed", type=int, default=0, help="seeds split, init, batches, augmentation (default 0)")
     parser.add_argument("--optimizer", choices=("adam", "sgd"), help="default from the registry (adam)")
     parser.add_argument("--lr", type=float, help="learning rate (default from the registry)")
@@ -65,115 +53,6 @@ def cmd_train(args) -> int:
     return 0
 
 
-def add_export(sub) -> None:
-    parser = sub.add_parser("export", help="export a checkpoint (or your own model) to validated FP32 and FP16 ONNX",
-                            description="Export to ONNX (dynamic batch, metadata), convert to FP16, check both "
-                                        "against PyTorch, and only then install them into the model repository. "
-                                        "A zoo MODEL, or your own with --module or --onnx.")
-    parser.add_argument("model", nargs="?", choices=_model_names())
-    parser.add_argument("--checkpoint", type=Path, help="default: the newest runs/<model>-*/best.pt, else the "
-                        "installed weights.pt")
-    parser.add_argument("--repository", type=Path, help="model repository (default: the shipped zoo)")
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
-    parser.add_argument("--keep-fp32", nargs="+", default=[], metavar="NODE_OR_OP",
-                        help="compute these nodes (names) or op types in FP32 in the FP16 file too, e.g. the node a "
-                        "failed FP16 gate names; see `visionrt compare MODEL` for the names")
-    parser.add_argument("--trt", action="store_true", help="instead: build a TensorRT engine for this GPU from the "
-                        "installed ONNX into the engine cache (needs visionrt[gpu])")
-    parser.add_argument("--int8", action="store_true", help="instead: quantize the installed FP32 file to INT8 (QDQ, "
-                        "calibrated on the training split) and install model_int8.onnx if it passes its gate against "
-                        "FP32 on held-out data (top-1 agreement >= 99.5%% or PSNR >= 35 dB)")
-    parser.add_argument("--precision", choices=("fp16", "fp32"), default="fp16", help="with --trt (default fp16)")
-    parser.add_argument("--engine-cache", type=Path, help="with --trt: cache folder (default "
-                        "$VISIONRT_ENGINE_CACHE or ~/.cache/visionrt/engines)")
-    byo_command.add_arguments(parser)
-    parser.set_defaults(handler=cmd_export)
-
-
-def newest_checkpoint(runs_dir: Path, model: str, installed: Path | None = None) -> Path:
-    """The newest ``runs/<model>-*/best.pt`` (or ``runs/*/<model>.pt`` for runs that train several graphs), else
-    the ``installed`` checkpoint beside the artifact: a fresh clone has no runs, and re-exporting the shipped
-    weights (with another --keep-fp32, say) is what a user asks for then."""
-    found = sorted([*runs_dir.glob(f"{model}-*/best.pt"), *runs_dir.glob(f"*/{model}.pt")], key=lambda p: p.stat().st_mtime)
-    if found:
-        return found[-1]
-    if installed is not None and installed.is_file():
-        print(f"no run under {runs_dir}/{model}-*/: exporting the installed checkpoint {installed}")
-        return installed
-    raise VisionRTError(f"no checkpoint under {runs_dir}/{model}-*/ and none installed at {installed}; run "
-                        f"`visionrt train {model}` first or pass --checkpoint")
-
-
-def cmd_export(args) -> int:
-    if byo_command.wanted(args):
-        report = byo_command.run(args)
-        print_export_report(report, args.repository)
-        return 0
-    if not args.model:
-        raise VisionRTError(f"name a zoo MODEL ({', '.join(_model_names())}) or your own with --module or --onnx")
-    if args.checkpoint and len(graphs(args.model)) > 1:
-        raise VisionRTError(f"--checkpoint is one graph's; export {' and '.join(graphs(args.model))} one at a time")
-    for graph in graphs(args.model):
-        export_graph(args, graph)
-    return 0
-
-
-def export_graph(args, model: str) -> None:
-    from visionrt import model_zoo
-    from visionrt.export import ExportOptions, export_checkpoint
-
-    if args.trt:
-        build_trt(args, model)
-        return
-    if args.int8:
-        from visionrt.export.int8 import add_int8
-
-        figures = add_int8(model, args.repository)["parity"]["int8_vs_fp32"]
-        print(f"installed {model}'s INT8 file ({figures['calibration']} calibration); against FP32 on held-out "
-              f"data: {json.dumps(figures['sets'])}")
-        return
-    options = ExportOptions(keep_fp32=tuple(args.keep_fp32))
-    if args.repository:
-        options.repository = args.repository
-    installed = Path(options.repository) / model / "weights.pt"
-    checkpoint = args.checkpoint or newest_checkpoint(args.runs_dir, model, installed)
-    report = export_checkpoint(checkpoint, options)
-    print_export_report(report, options.repository)
-    if Path(options.repository).resolve() == model_zoo.repository_path().resolve():
-        from visionrt.model_zoo import listing
-
-        print(f"wrote {listing.write_card(model)} (the card of the model just installed)")
-    else:
-        print("no MODEL_CARD.md here: a card that described the replaced export was removed; cards are generated "
-              "in the shipped zoo (`visionrt zoo card`)")
-
-
-def build_trt(args, model: str) -> None:
-    from visionrt import model_zoo
-    from visionrt.export.tensorrt_build import build_engine
-    from visionrt.runtime import source
-    from visionrt.runtime.engine_cache import EngineCache
-
-    repository = args.repository or model_zoo.repository_path()
-    files = source.resolve(repository / model).files
-    if args.precision not in files:
-        raise VisionRTError(f"{repository / model} has no {args.precision} ONNX; export the model first")
-    build_engine(files[args.precision], EngineCache(args.engine_cache))
-
-
-def print_export_report(report: dict, repository: Path) -> None:
-    print(f"exported {report['model']} from {report.get('source_weights_sha256', '')[:12]} into {repository / report['model']}")
-    clipped = report.get("fp16_clipped_weights")
-    if clipped:
-        print(f"  FP16 file: weights beyond +-1e4 clipped, within the gates: {clipped}")
-    for check, result in report["parity"].items():
-        for name, figures in result["sets"].items():
-            agreement = f", top-1 agreement {figures['top1_agreement']:.4f}" if "top1_agreement" in figures else ""
-            psnr = f", PSNR {figures['psnr_db']:.1f} dB" if "psnr_db" in figures else ""
-            error = f"max abs error {figures['max_abs_error']:.2e}" if "max_abs_error" in figures else "against FP32"
-            print(f"  {check:16s} {name:16s} {error}{agreement}{psnr}")
-
-
 def add_compare(sub) -> None:
     parser = sub.add_parser("compare", help="an installed model's FP16 (or INT8) file against its FP32 file, tensor by tensor",
                             description="Marks every float tensor the two ONNX files share as an output, runs both "
@@ -204,12 +83,6 @@ def cmd_compare(args) -> int:
     return 0
 
 
-def source_is_path(model: str) -> bool:
-    from visionrt.runtime.source import written_as_path
-
-    return written_as_path(model)
-
-
 def compare_graph(args, model: str) -> None:
     from visionrt.export import compare_report, tensor_compare
 
@@ -223,99 +96,6 @@ def compare_graph(args, model: str) -> None:
         written = compare_report.write_report(rows, args.out, meta.model, described,
                                             args.device, args.min_snr, args.precision)
         print("wrote " + ", ".join(str(path) for path in written))
-
-
-def add_run(sub) -> None:
-    parser = sub.add_parser("run", help="run a model on images with the torch-free runtime",
-                            description="Run image files (any size or color mode) through the model's task API: "
-                                        "classify() for classifiers, read() for text readers; denoise(), colorize(), stylize(), "
-                                        "swap() and (vae) reconstruct() write "
-                                        "<name>_<denoised|colorized|stylized|swapped_to_X|reconstructed>.png into -o DIR.")
-    parser.add_argument("model", help="zoo name, model folder or .onnx file")
-    parser.add_argument("inputs", nargs="+", help="image files")
-    parser.add_argument("--backend", default="auto", help="auto, onnxruntime, openvino, or backend:device "
-                        "(default auto)")
-    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16", "int8"),
-                        help="bf16: OpenVINO on CPUs with native BF16; int8: the gated INT8 file where "
-                             "`visionrt export MODEL --int8` installed one (default auto)")
-    parser.add_argument("--top-k", type=int, default=1, help="classifiers: how many labels to show")
-    parser.add_argument("--ink", choices=("auto", "dark", "light"), default="auto",
-                        help="digits and digit_reader: dark strokes on light paper, light on dark, or auto per image")
-    parser.add_argument("--overwrite", action="store_true", help="replace outputs that already exist (default: keep "
-                        "them and report the input)")
-    parser.add_argument("--verbose", action="store_true", help="every reason for the backend and precision, and "
-                        "ONNX Runtime's and OpenVINO's own log lines")
-    parser.add_argument("--to", choices=("a", "b"), default="b", help="faceswap: the identity to swap to")
-    parser.add_argument("-o", "--output", type=Path, help="write results_<model>.json (and any output images) here")
-    parser.set_defaults(handler=cmd_run)
-
-
-IMAGE_METHODS = {"denoise": "denoised", "colorize": "colorized", "reconstruct": "reconstructed",
-                 "swap": "swapped", "stylize": "stylized"}
-
-
-def cmd_run(args) -> int:
-    from visionrt import atomic, runtime
-    from visionrt.batch_run import (Outcome, batched, each, free_name, output_paths, save_npz, tensor_outputs,
-                                    write_images, writable_folder)
-
-    if args.output:
-        writable_folder(args.output)
-    model = runtime.load(str(args.model), backend=args.backend, precision=args.precision)
-    reasons = model.reasons
-    choice = reasons[0].split(";")[0].split(" (")[0]  # the choice alone; --verbose and describe() keep the why
-    print(f"{model!r}: {choice}")
-    for reason in reasons if args.verbose else []:
-        print(f"  {reason}")
-    files, outcome = list(args.inputs), Outcome()
-    if hasattr(model, "classify"):
-        for path, p in batched(files, lambda items: model.classify(items, top_k=args.top_k, ink=args.ink), outcome):
-            outcome.results.append({"input": path, "label": p.label, "probability": p.probability, "top_k": p.top_k,
-                                    "ink": p.ink})
-            others = ", ".join(f"{label} {q:.3f}" for label, q in p.top_k[1:])
-            print(f"{path}: {p.label} ({p.probability:.4f})" + (f"  [{others}]" if others else "")
-                  + (" (light ink on dark)" if p.ink == "light" else ""))
-    elif any(hasattr(model, method) for method in IMAGE_METHODS):
-        if not args.output:
-            raise VisionRTError("image-to-image models write pictures: pass -o DIR")
-        method = next(m for m in IMAGE_METHODS if hasattr(model, m))
-        transform, suffix = getattr(model, method), IMAGE_METHODS[method]
-        if method == "swap":
-            transform, suffix = (lambda item: model.swap(item, to=args.to)), f"swapped_to_{args.to}"
-        write_images(each(files, transform, outcome), output_paths(files, args.output, suffix), args.overwrite, outcome)
-    elif hasattr(model, "read"):
-        for path, r in batched(files, lambda items: model.read(items, ink=args.ink), outcome):
-            outcome.results.append({"input": path, "text": r.text, "confidence": r.confidence, "ink": r.ink})
-            print(f"{path}: {r.text!r} (confidence {r.confidence:.4f})" + (" (light ink on dark)" if r.ink == "light" else ""))
-    elif model.describe().get("task") is None:  # a tensor model: .npy batches in, an .npz of its outputs each out
-        if not args.output:
-            raise VisionRTError("a model without a task writes each input's outputs as .npz: pass -o DIR")
-        write_images(each(files, lambda path: tensor_outputs(model, path), outcome),
-                     output_paths(files, args.output, "outputs", ".npz"), args.overwrite, outcome, save=save_npz)
-    else:
-        raise VisionRTError(f"{args.model} has no task API the CLI knows (task: {model.describe()['task']}); use the Python run()")
-    if args.output:
-        target = free_name(args.output / f"results_{Path(str(args.model)).stem}.json", args.overwrite)
-        described = model.describe()
-        parts = {} if "backend" in described else \
-            {key: value for key, value in described.items() if isinstance(value, dict)}  # a composite's graphs
-        summary = {key: described.get(key) for key in ("model", "task", "backend", "device", "precision")} \
-            if not parts else {"model": described.get("model"), "parts": {
-                name: {key: part.get(key) for key in ("model", "backend", "device", "precision")}
-                for name, part in parts.items()}}
-        try:
-            atomic.write_text(target, json.dumps({"model": {**summary, "choice": choice}, "results": outcome.results,
-                                                  "failed": outcome.failed}, indent=1))
-        except OSError as exc:  # a full disk, a folder made read-only since the check
-            raise VisionRTError(f"cannot write {target}: {exc.strerror or exc}") from exc
-        print(f"wrote {target}")
-    for failure in outcome.failed:
-        print(f"visionrt run: error: {failure['input']}: {failure['error']}", file=sys.stderr)
-    if outcome.failed:
-        print(f"visionrt run: {len(outcome.failed)} of {len(files)} input(s) failed; the others' results are kept",
-              file=sys.stderr)
-        return 2
-    return 0
 
 
 def add_bench(sub) -> None:
@@ -369,12 +149,12 @@ def add_zoo(sub) -> None:
     zoo_sub = parser.add_subparsers(dest="zoo_command")
     zoo_sub.add_parser("list", help="models, metrics and parity from the artifacts, and this machine's backends")
     rebuild = zoo_sub.add_parser("rebuild", help="train with registry defaults, export, write samples")
-    rebuild.add_argument("model", choices=_model_names(),
+    rebuild.add_argument("model", choices=zoo_names(),
                          help="vae and faceswap retrain and install both of their graphs")
     rebuild.add_argument("--seed", type=int, default=0)
     rebuild.add_argument("--runs-dir", type=Path, default=Path("runs"))
     card = zoo_sub.add_parser("card", help="regenerate MODEL_CARD.md for an installed model")
-    card.add_argument("model", choices=_model_names(), help="vae and faceswap: the cards of both graphs")
+    card.add_argument("model", choices=zoo_names(), help="vae and faceswap: the cards of both graphs")
     parser.set_defaults(handler=cmd_zoo)
 
 
