@@ -32,14 +32,11 @@ def add_run(sub) -> None:
     parser.set_defaults(handler=cmd_run)
 
 
-IMAGE_METHODS = {"denoise": "denoised", "colorize": "colorized", "reconstruct": "reconstructed",
-                 "swap": "swapped", "stylize": "stylized"}
-
-
 def cmd_run(args) -> int:
     from visionrt import atomic, runtime
     from visionrt.batch_run import (Outcome, batched, each, free_name, output_paths, save_npz, tensor_outputs,
                                     write_images, writable_folder)
+    from visionrt.runtime.tasks import task_api
 
     if args.output:
         writable_folder(args.output)
@@ -50,22 +47,23 @@ def cmd_run(args) -> int:
     for reason in reasons if args.verbose else []:
         print(f"  {reason}")
     files, outcome = list(args.inputs), Outcome()
-    if hasattr(model, "classify"):
+    api = task_api(model)
+    answer = api.answer if api else None
+    if answer == "labels":
         for path, p in batched(files, lambda items: model.classify(items, top_k=args.top_k, ink=args.ink), outcome):
             outcome.results.append({"input": path, "label": p.label, "probability": p.probability, "top_k": p.top_k,
                                     "ink": p.ink})
             others = ", ".join(f"{label} {q:.3f}" for label, q in p.top_k[1:])
             print(f"{path}: {p.label} ({p.probability:.4f})" + (f"  [{others}]" if others else "")
                   + (" (light ink on dark)" if p.ink == "light" else ""))
-    elif any(hasattr(model, method) for method in IMAGE_METHODS):
+    elif answer == "image":
         if not args.output:
             raise VisionRTError("image-to-image models write pictures: pass -o DIR")
-        method = next(m for m in IMAGE_METHODS if hasattr(model, m))
-        transform, suffix = getattr(model, method), IMAGE_METHODS[method]
-        if method == "swap":
-            transform, suffix = (lambda item: model.swap(item, to=args.to)), f"swapped_to_{args.to}"
+        transform, suffix = getattr(model, api.method), api.suffix
+        if api.method == "swap":  # both directions behind one name: --to says which
+            transform, suffix = (lambda item: model.swap(item, to=args.to)), f"{api.suffix}_to_{args.to}"
         write_images(each(files, transform, outcome), output_paths(files, args.output, suffix), args.overwrite, outcome)
-    elif hasattr(model, "read"):
+    elif answer == "text":
         for path, r in batched(files, lambda items: model.read(items, ink=args.ink), outcome):
             outcome.results.append({"input": path, "text": r.text, "confidence": r.confidence, "ink": r.ink})
             print(f"{path}: {r.text!r} (confidence {r.confidence:.4f})" + (" (light ink on dark)" if r.ink == "light" else ""))

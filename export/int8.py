@@ -21,12 +21,12 @@ import numpy as np
 from visionrt import artifact, atomic, model_zoo
 from visionrt.errors import ArtifactError, ValidationFailedError
 from visionrt.extras import require
+from visionrt.runtime.tasks import TOP1_TASKS
 
 FLOAT_OPS = ("Softmax", "LogSoftmax", "LSTM", "InstanceNormalization")
 METHODS = ("MinMax", "Percentile")
 MIN_TOP1 = 0.995  # class outputs: top-1 agreement with the FP32 file
 MIN_PSNR_DB = 35.0  # image outputs: PSNR against the FP32 file
-TOP1_TASKS = ("classification", "text_recognition")
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ from visionrt.errors import EngineError, ValidationFailedError, VisionRTError
 from visionrt.export import fp16, metadata, onnx_export, parity_gates, tensor_compare, triton
 from visionrt.extras import require
 from visionrt.runtime.profiles import profile_from_metadata
+from visionrt.runtime.tasks import TOP1_TASKS  # outputs are class scores: their argmax must agree
 from visionrt.train import checkpoint
 
 FP32_FILE, FP16_FILE = FILES["fp32"], FILES["fp16"]
 STALE_BESIDE = (WEIGHTS_FILE, EAGER_FILE, CARD_FILE)  # removed when an export does not make them anew
-TOP1_TASKS = ("classification", "text_recognition")  # outputs are class scores: their argmax must agree
 
 
 @dataclass

@@ -19,7 +19,8 @@ import visionrt
 from visionrt import artifact
 from visionrt.errors import ArtifactError, ExportFailedError, UserInputError
 from visionrt.export import axes as dynamic_axes, int8, onnx_export, user_card
-from visionrt.export.pipeline import TOP1_TASKS, ExportJob, ExportOptions, build_and_install
+from visionrt.export.pipeline import ExportJob, ExportOptions, build_and_install
+from visionrt.runtime.tasks import TOP1_TASKS
 from visionrt.export.parity_gates import Tolerance, Tolerances
 from visionrt.extras import require
 

@@ -102,7 +102,7 @@ def load(source: str | os.PathLike, backend: str = "auto", precision: str = "aut
     """
     parts = model_zoo.composite(source) if isinstance(source, str) else None
     if parts:  # one name, several graphs (the VAE): load each, join them
-        return COMPOSITES[source](*(load(part, backend, precision, threads=threads, spin=spin, cuda_graph=cuda_graph,
+        return COMPOSITES[source].model_class(*(load(part, backend, precision, threads=threads, spin=spin, cuda_graph=cuda_graph,
                                          provider_options=provider_options) for part in parts))
     resolved = sources.resolve(source)
     targets = available_backends()  # each backend probes its libraries and devices: once per load

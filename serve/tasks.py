@@ -5,7 +5,8 @@ gives (``classify``, ``read``, ``denoise``, ...), so a client needs no preproces
     curl --data-binary @photo.jpg http://127.0.0.1:8000/v2/models/style/stylize -o styled.png
 
 The body is the image file itself (any format Pillow reads), or a multipart form upload (``curl -F
-image=@photo.jpg``) whose first file part is used. Images come back as PNG at the input's size.
+image=@photo.jpg``) whose first file part is used. Images come back as PNG at the input's size. Each task's
+route and what it answers come from the task table (``runtime.tasks.TASKS``).
 """
 
 import email.parser
@@ -13,7 +14,7 @@ import email.policy
 import io
 
 from visionrt.errors import UserInputError
-from visionrt.runtime.tasks import images
+from visionrt.runtime.tasks import images, task_api
 from visionrt.serve.protocol import BadRequest, NotFound
 
 
@@ -30,7 +31,7 @@ def choice(params: dict, name: str, allowed: tuple[str, ...], default: str) -> s
     return value
 
 
-def classify(model, image, params):
+def classify(model, image, params, method):
     try:
         top_k = int(params.get("top_k", "1"))
     except ValueError:
@@ -40,29 +41,25 @@ def classify(model, image, params):
                                 "top_k": [[label, q] for label, q in p.top_k], "ink": p.ink}
 
 
-def read(model, image, params):
+def read(model, image, params, method):
     r = model.read(image, ink=choice(params, "ink", images.INKS, "auto"))
     return "application/json", {"text": r.text, "confidence": r.confidence, "ink": r.ink}
 
 
-def encode(model, image, params):
+def encode(model, image, params, method):
     mu, logvar = model.encode(image, ink=choice(params, "ink", images.INKS, "auto"))
     return "application/json", {"mu": mu[0].tolist(), "logvar": logvar[0].tolist()}
 
 
-ROUTES = {  # task -> (route, what answers it); a task's route is its Python method's name
-    "classification": ("classify", classify), "text_recognition": ("read", read),
-    "denoising": ("denoise", lambda model, image, params: png(model.denoise(image))),
-    "colorization": ("colorize", lambda model, image, params: png(model.colorize(image))),
-    "style_transfer": ("stylize", lambda model, image, params: png(model.stylize(image))),
-    "face_swap": ("swap", lambda model, image, params: png(model.transform(image))),
-    "vae_encoder": ("encode", encode),
+ANSWERS = {  # what a task's method answers -> how a route answers it; a task whose answer is not here has no route
+    "labels": classify, "text": read, "latent": encode,
+    "image": lambda model, image, params, method: png(getattr(model, method)(image)),
 }
 
 
 def route_of(entry) -> str | None:
-    task = entry.model.metadata.task if entry.model.metadata else None
-    return ROUTES[task][0] if task in ROUTES else None
+    api = task_api(entry.model)
+    return api.route_name if api is not None and api.answer in ANSWERS else None
 
 
 def endpoint(entry, route: str):
@@ -72,12 +69,12 @@ def endpoint(entry, route: str):
     if own != route:
         offer = f"its task route is POST /v2/models/{entry.name}/{own}" if own else "it has no task route (use infer)"
         raise NotFound(f"model '{entry.name}' has no task route '{route}'; {offer}")
-    task = entry.model.metadata.task
-    answer = ROUTES[task][1]
+    api = task_api(entry.model)
+    answer = ANSWERS[api.answer]
 
     def run(model, image, params):
         try:
-            return answer(model, images.from_bytes(image, "the uploaded image", model.max_pixels), params)
+            return answer(model, images.from_bytes(image, "the uploaded image", model.max_pixels), params, api.method)
         except UserInputError as exc:
             raise BadRequest(str(exc)) from None
 
