@@ -38,7 +38,9 @@ def newest_checkpoint(runs_dir: Path, model: str, installed: Path | None = None)
     """The newest ``runs/<model>-*/best.pt`` (or ``runs/*/<model>.pt`` for runs that train several graphs), else
     the ``installed`` checkpoint beside the artifact: a fresh clone has no runs, and re-exporting the shipped
     weights (with another --keep-fp32, say) is what a user asks for then."""
-    found = sorted([*runs_dir.glob(f"{model}-*/best.pt"), *runs_dir.glob(f"*/{model}.pt")], key=lambda p: p.stat().st_mtime)
+    from visionrt.train.runs import checkpoints
+
+    found = checkpoints(runs_dir, model)
     if found:
         return found[-1]
     if installed is not None and installed.is_file():

@@ -5,7 +5,6 @@ Bars (held-out photos): RGB PSNR beats the grayscale baseline (ab = 0) by at lea
 Hasler-Suesstrunk colourfulness is at least half of the ground truth's.
 """
 
-import copy
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -18,7 +17,7 @@ from visionrt import atomic
 from visionrt.extras import require
 from visionrt.runtime.tasks.color import colorfulness, rgb_to_lab
 from visionrt.runtime.tasks.image_to_image import colorize_array
-from visionrt.train import checkpoint, evaluate, loop, photos
+from visionrt.train import checkpoint, evaluate, photos, runs, steps
 from visionrt.train.config import FromSpec
 from visionrt.train.denoiser import psnr, save_before_after
 
@@ -104,7 +103,6 @@ def score(run, named_photos: dict, work_size: int) -> dict:
 
 def train_head(head: str, config: ColorizerTrainConfig, bins, val_photos) -> tuple[object, list, dict]:
     torch = require("torch", "train")
-    tqdm = require("tqdm", "train").tqdm
     from visionrt.model_zoo.colorizer import Colorizer
 
     torch.manual_seed(config.seed)
@@ -116,27 +114,21 @@ def train_head(head: str, config: ColorizerTrainConfig, bins, val_photos) -> tup
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps)
     train_photos = list(photos.load_split("train", config.data).values())
-    history, best, running = [], None, []
-    for step in tqdm(range(1, config.steps + 1), desc=f"colorizer {head}", unit="step", disable=not config.progress,
-                     mininterval=0.5):
-        model.train()
+
+    def step_loss(step):
         lightness, ab = lab_batch(photos.random_patches(train_photos, config.batch_size, config.patch, rng))
         if head == "regression":
-            loss = torch.nn.functional.smooth_l1_loss(model(torch.from_numpy(lightness)), torch.from_numpy(ab), beta=0.1)
-        else:
-            targets = torch.from_numpy(bin_targets(ab, config.grid, nearest)).long()
-            loss = torch.nn.functional.cross_entropy(model.logits(torch.from_numpy(lightness)), targets, weight=class_weights)
-        running.append(loop.optimizer_step(optimizer, loss, schedule))
-        if step % config.eval_every == 0 or step == config.steps:
-            model.eval()
-            val = score(torch_run(model), val_photos, config.work_size)
-            history.append({"epoch": step, "train_loss": float(np.mean(running)), "val_loss": None,
-                            "val_acc": val["gain_over_gray_db"], "val": val})
-            running = []
-            if best is None or val["gain_over_gray_db"] > best[0]["gain_over_gray_db"]:
-                best = (val, copy.deepcopy(model.state_dict()))
-    model.load_state_dict(best[1])
-    return model.eval(), history, best[0]
+            return torch.nn.functional.smooth_l1_loss(model(torch.from_numpy(lightness)), torch.from_numpy(ab), beta=0.1)
+        targets = torch.from_numpy(bin_targets(ab, config.grid, nearest)).long()
+        return torch.nn.functional.cross_entropy(model.logits(torch.from_numpy(lightness)), targets, weight=class_weights)
+
+    def validate():
+        val = score(torch_run(model), val_photos, config.work_size)
+        return val["gain_over_gray_db"], val
+
+    result = steps.train_steps(model, optimizer, schedule, config.steps, config.eval_every, step_loss, validate,
+                               desc=f"colorizer {head}", progress=config.progress, shown="gain_db")
+    return model, result.history, result.best_record
 
 
 def passes(figures: dict) -> bool:
@@ -147,8 +139,7 @@ def train_colorizer(config: ColorizerTrainConfig) -> Path:
     started = time.perf_counter()
     bins = ab_bins(list(photos.load_split("train", config.data).values()), config.grid, config.rebalance)
     val_photos, test_photos = photos.load_split("val", config.data), photos.load_split("test", config.data)
-    run_dir = Path(config.runs_dir) / f"colorizer-{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = runs.new_run_dir(config.runs_dir, "colorizer", config.seed)
     trained = {head: train_head(head, config, bins, val_photos) for head in config.heads}
     # validation decides: a head that meets both bars on the validation photo first, then the PSNR gain
     chosen = max(trained, key=lambda h: (passes(trained[h][2]), trained[h][2]["gain_over_gray_db"]))

@@ -5,7 +5,6 @@ noisy input itself and the best classical filter (Gaussian or median, strength c
 photo). Noise is drawn with fixed seeds so every number is reproducible.
 """
 
-import copy
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -17,7 +16,7 @@ import numpy as np
 from visionrt import atomic, figures
 from visionrt.extras import require
 from visionrt.runtime.tasks.image_to_image import pad_to_multiple
-from visionrt.train import checkpoint, evaluate, loop, photos
+from visionrt.train import checkpoint, evaluate, photos, runs, steps
 from visionrt.train.config import FromSpec
 
 NOISE = {"kind": "gaussian", "sigma": 0.1, "clip": [0.0, 1.0]}  # sigma in [0, 1] units (25.5 / 255)
@@ -93,7 +92,6 @@ def classical_baselines(seed: int, data: Path | None = None) -> dict:
 
 def train_denoiser(config: DenoiserTrainConfig) -> Path:
     torch = require("torch", "train")
-    tqdm = require("tqdm", "train").tqdm
     from visionrt.model_zoo.denoiser import DenoisingAutoencoder
 
     torch.manual_seed(config.seed)
@@ -103,27 +101,20 @@ def train_denoiser(config: DenoiserTrainConfig) -> Path:
     model = DenoisingAutoencoder(width=config.width)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps)
-    run_dir = Path(config.runs_dir) / f"denoiser-{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    history, best, started, running = [], None, time.perf_counter(), []
-    bar = tqdm(range(1, config.steps + 1), desc="denoiser", unit="step", disable=not config.progress, mininterval=0.5)
-    for step in bar:
-        model.train()
+    run_dir = runs.new_run_dir(config.runs_dir, "denoiser", config.seed)
+    started = time.perf_counter()
+
+    def step_loss(step):
         clean = photos.random_patches(train_photos, config.batch_size, config.patch, rng)
         noisy = add_noise(clean, rng)
-        loss = torch.nn.functional.mse_loss(model(torch.from_numpy(noisy)), torch.from_numpy(clean))
-        running.append(loop.optimizer_step(optimizer, loss, schedule))
-        if step % config.eval_every == 0 or step == config.steps:
-            model.eval()
-            val_psnr = mean_psnr(val_clean, {n: denoise_photo(model, x) for n, x in val_noisy.items()})
-            history.append({"epoch": step, "train_loss": float(np.mean(running)), "val_loss": None, "val_acc": val_psnr})
-            running = []
-            bar.set_postfix(val_psnr=f"{val_psnr:.2f}")
-            if best is None or val_psnr > best[0]:
-                best = (val_psnr, step, copy.deepcopy(model.state_dict()))
-    bar.close()
-    model.load_state_dict(best[2])
-    model.eval()
+        return torch.nn.functional.mse_loss(model(torch.from_numpy(noisy)), torch.from_numpy(clean))
+
+    def validate():
+        return mean_psnr(val_clean, {n: denoise_photo(model, x) for n, x in val_noisy.items()}), None
+
+    result = steps.train_steps(model, optimizer, schedule, config.steps, config.eval_every, step_loss, validate,
+                               desc="denoiser", progress=config.progress, shown="val_psnr")
+    history = result.history
     seconds = time.perf_counter() - started
     metrics = test_metrics(model, config)
     print(json.dumps(metrics, indent=1))
@@ -133,7 +124,7 @@ def train_denoiser(config: DenoiserTrainConfig) -> Path:
         "labels": None, "preprocessing": preprocessing_record(), "noise": NOISE, "metrics": metrics,
         "data": {**photos.split_record(config.data), "seed": config.seed, "patch": config.patch},
         "train_config": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
-                         "best_step": best[1], "train_seconds": round(seconds, 1)},
+                         "best_step": result.best_step, "train_seconds": round(seconds, 1)},
     })
     return run_dir
 

@@ -13,7 +13,7 @@ from visionrt import atomic, figures
 from visionrt.extras import require
 from visionrt.model_zoo.digit_reader import BLANK
 from visionrt.runtime.tasks.read_text import ctc_greedy_decode
-from visionrt.train import checkpoint, data, evaluate, loop, strings
+from visionrt.train import checkpoint, data, evaluate, loop, runs, strings
 from visionrt.train.config import FromSpec
 
 ALPHABET = "0123456789"
@@ -92,8 +92,7 @@ def train_digit_reader(config: ReaderTrainConfig) -> Path:
     optimizer = loop.make_optimizer(model, fit_config)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     rng = np.random.default_rng(config.seed)
-    run_dir = Path(config.runs_dir) / f"digit_reader-{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = runs.new_run_dir(config.runs_dir, "digit_reader", config.seed)
     history, best, started = [], None, time.perf_counter()
     for epoch in range(config.epochs):
         images, texts = first if epoch == 0 else split_strings(dataset, "train", config.strings_per_epoch,

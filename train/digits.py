@@ -10,7 +10,7 @@ import numpy as np
 
 from visionrt import atomic
 from visionrt.extras import require
-from visionrt.train import checkpoint, data, evaluate, loop, search
+from visionrt.train import checkpoint, data, evaluate, loop, runs, search
 from visionrt.train.config import FromSpec
 
 LABELS = [str(d) for d in range(10)]
@@ -85,8 +85,7 @@ def train_digits(config: DigitsTrainConfig) -> Path:
     dataset = data.load_digits_data(seed=config.seed)
     mean, std = data.normalization(dataset.part("train")[0])
     prepare = Preprocess(mean, std)
-    run_dir = Path(config.runs_dir) / f"digits-{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = runs.new_run_dir(config.runs_dir, "digits", config.seed)
 
     if config.search:
         candidates = search.sample_trials(config.search, config.trials, config.seed)

@@ -9,7 +9,6 @@ seen codes like A's: faceswap relies on the warp alone for that. ``data`` points
 exists there, so only reconstruction is measured).
 """
 
-import copy
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -21,7 +20,7 @@ import numpy as np
 from visionrt import atomic
 from visionrt.errors import UserInputError
 from visionrt.extras import require
-from visionrt.train import checkpoint, evaluate, faces, loop
+from visionrt.train import checkpoint, evaluate, faces, runs, steps
 from visionrt.train.config import FromSpec
 from visionrt.train.denoiser import psnr, save_before_after
 
@@ -167,7 +166,6 @@ def validation_score(model, config: FaceSwapTrainConfig, held) -> float:
 
 def train_faceswap(config: FaceSwapTrainConfig) -> Path:
     torch = require("torch", "train")
-    tqdm = require("tqdm", "train").tqdm
     from visionrt.model_zoo.faceswap import FaceSwap
 
     torch.manual_seed(config.seed)
@@ -182,11 +180,10 @@ def train_faceswap(config: FaceSwapTrainConfig) -> Path:
     model = FaceSwap(config.width, config.bottleneck)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps)
-    run_dir = Path(config.runs_dir) / f"faceswap-{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    history, best, running, started = [], None, [], time.perf_counter()
-    for step in tqdm(range(1, config.steps + 1), desc="faceswap", unit="step", disable=not config.progress, mininterval=0.5):
-        model.train()
+    run_dir = runs.new_run_dir(config.runs_dir, "faceswap", config.seed)
+    started = time.perf_counter()
+
+    def step_loss(step):
         loss, codes = 0.0, []
         for pool, masks, decoder in ((faces_a, masks_a, model.decoder_a), (faces_b, masks_b, model.decoder_b)):
             chosen = torch.randint(len(pool), (config.batch_size,), generator=generator)
@@ -195,18 +192,12 @@ def train_faceswap(config: FaceSwapTrainConfig) -> Path:
             target = torch.where(flip[:, None, None, None], target.flip(-1), target)
             codes.append(model.encoder.code(warped))
             loss = loss + drawing_loss(decoder(model.encoder.expand(codes[-1])), target, config.background_weight)
-        if config.align:
-            loss = loss + config.align * mmd(*codes)
-        running.append(loop.optimizer_step(optimizer, loss, schedule))
-        if step % config.eval_every == 0 or step == config.steps:
-            model.eval()
-            key = validation_score(model, config, held)
-            history.append({"epoch": step, "train_loss": float(np.mean(running)), "val_loss": None, "val_acc": key})
-            running = []
-            if best is None or key > best[0]:
-                best = (key, step, copy.deepcopy(model.state_dict()))
-    model.load_state_dict(best[2])
-    model.eval()
+        return loss + config.align * mmd(*codes) if config.align else loss
+
+    result = steps.train_steps(model, optimizer, schedule, config.steps, config.eval_every, step_loss,
+                               lambda: (validation_score(model, config, held), None), desc="faceswap",
+                               progress=config.progress, shown="val_psnr")
+    history = result.history
     metrics = swap_metrics(model, 200, config.seed + 999) if held is None else reconstruction_metrics(model, *held)
     print(json.dumps(metrics, indent=1))
     atomic.write_text(run_dir / "training.json", json.dumps({"test": metrics, "history": history}, indent=1))
@@ -228,7 +219,7 @@ def train_faceswap(config: FaceSwapTrainConfig) -> Path:
             "data": {"source": str(config.data) if config.data else "procedural face renderer (train/faces.py)",
                      "seed": config.seed, "faces_per_identity": config.faces_per_identity},
             "train_config": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
-                             "optimizer": "adam", "best_step": best[1], "train_seconds": seconds},
+                             "optimizer": "adam", "best_step": result.best_step, "train_seconds": seconds},
         })
     return run_dir
 

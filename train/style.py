@@ -8,7 +8,6 @@ between the content photo and the style floor that stylisation closes, and lumin
 Bars: gap closed >= 0.5 and SSIM >= 0.5 on held-out photos.
 """
 
-import copy
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -22,7 +21,7 @@ from visionrt.errors import UserInputError
 from visionrt.extras import require
 from visionrt.hashing import sha256_file
 from visionrt.runtime.tasks.image_to_image import pad_to_multiple
-from visionrt.train import checkpoint, evaluate, loop, photos, style_image
+from visionrt.train import checkpoint, evaluate, photos, runs, steps, style_image
 from visionrt.train.config import FromSpec
 from visionrt.train.denoiser import denoise_photo as stylize_photo  # the same pad-run-crop
 from visionrt.train.denoiser import save_before_after
@@ -146,8 +145,7 @@ def train_style(config: StyleTrainConfig) -> Path:
     objective = Objective(style, config.style_weight, config.content_weight)
     train_photos = list(photos.load_split("train", config.data).values())
     val_photos, test_photos = photos.load_split("val", config.data), photos.load_split("test", config.data)
-    run_dir = Path(config.runs_dir) / f"style-{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = runs.new_run_dir(config.runs_dir, "style", config.seed)
 
     started = time.perf_counter()
     optimized = {name: optimize_image(objective, photo, config.optimization_steps)
@@ -159,28 +157,21 @@ def train_style(config: StyleTrainConfig) -> Path:
     model = StyleTransformer(config.width, config.blocks)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps)
-    history, best, running = [], None, []
-    bar = tqdm(range(1, config.steps + 1), desc="style", unit="step", disable=not config.progress, mininterval=0.5)
     train_started = time.perf_counter()
-    for step in bar:
-        model.train()
+
+    def step_loss(step):
         contents = torch.from_numpy(textured_patches(train_photos, config.batch_size, config.patch, rng))
         loss, _, _ = objective(model(contents), contents)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"style loss became {loss.item()} at step {step}; lower --lr")
-        running.append(loop.optimizer_step(optimizer, loss, schedule, clip=10.0))
-        if step % config.eval_every == 0 or step == config.steps:
-            model.eval()
-            val = validation_objective(model, objective, val_photos)
-            history.append({"epoch": step, "train_loss": float(np.mean(running)), "val_loss": None, "val_acc": val})
-            running = []
-            bar.set_postfix(val_loss=f"{val:.3f}")
-            if best is None or val < best[0]:
-                best = (val, step, copy.deepcopy(model.state_dict()))
-    bar.close()
+        return loss
+
+    result = steps.train_steps(model, optimizer, schedule, config.steps, config.eval_every, step_loss,
+                               lambda: (validation_objective(model, objective, val_photos), None),
+                               higher_is_better=False, desc="style", progress=config.progress, clip=10.0,
+                               shown="val_loss")
+    history = result.history
     train_seconds = time.perf_counter() - train_started
-    model.load_state_dict(best[2])
-    model.eval()
     stylized = {name: stylize_photo(model, photo) for name, photo in test_photos.items()}
     network = judged({n: (test_photos[n], stylized[n]) for n in test_photos}, style)
     metrics = {**{k: v for k, v in network.items() if k != "per_photo"}, "test_photos": list(test_photos),
@@ -202,7 +193,7 @@ def train_style(config: StyleTrainConfig) -> Path:
                  "loss_network": asdict(objective.lib.TRAINING_FEATURES),
                  "judge_network": asdict(objective.lib.JUDGE_FEATURES)},
         "train_config": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
-                         "optimizer": "adam", "best_step": best[1], "train_seconds": round(train_seconds, 1),
+                         "optimizer": "adam", "best_step": result.best_step, "train_seconds": round(train_seconds, 1),
                          "total_seconds": round(time.perf_counter() - started, 1)},
     })
     return run_dir

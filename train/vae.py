@@ -17,7 +17,7 @@ import numpy as np
 from visionrt import atomic, figures
 from visionrt.errors import UserInputError
 from visionrt.extras import require
-from visionrt.train import checkpoint, data, evaluate, loop, photos
+from visionrt.train import checkpoint, data, evaluate, loop, photos, runs
 from visionrt.train.config import FromSpec
 
 
@@ -69,8 +69,7 @@ def train_vae(config: VAETrainConfig) -> Path:
     model = VAE(config.latent, config.hidden)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     generator = torch.Generator().manual_seed(config.seed)
-    run_dir = Path(config.runs_dir) / f"vae-{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = runs.new_run_dir(config.runs_dir, "vae", config.seed)
     history, best, started = [], None, time.perf_counter()
     for epoch in tqdm(range(config.epochs), desc="vae", unit="epoch", disable=not config.progress, mininterval=0.5):
         model.train()
