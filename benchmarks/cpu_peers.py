@@ -168,7 +168,7 @@ def measure_case(model: str, size: int, extent: int | None, seconds: float, comp
                  peaks: dict[str, float]) -> dict:
     import torch
 
-    from visionrt.model_zoo.card import count_macs
+    from visionrt.export.card import count_macs
 
     batch = batch_for(model, size, extent)
     eager, net = eager_rows(model, batch, compile_model)

@@ -159,7 +159,7 @@ def add_zoo(sub) -> None:
 
 
 def cmd_zoo(args) -> int:
-    from visionrt.model_zoo import listing
+    from visionrt import zoo_listing as listing
 
     if args.zoo_command == "rebuild":
         for report in listing.rebuild(args.model, args.seed, args.runs_dir):

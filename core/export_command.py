@@ -86,7 +86,7 @@ def export_graph(args, model: str) -> None:
     report = export_checkpoint(checkpoint, options)
     print_export_report(report, options.repository)
     if Path(options.repository).resolve() == model_zoo.repository_path().resolve():
-        from visionrt.model_zoo import listing
+        from visionrt import zoo_listing as listing
 
         print(f"wrote {listing.write_card(model)} (the card of the model just installed)")
     else:

@@ -3,7 +3,7 @@ job and its report alone (no registry entry, no training record)."""
 
 import json
 
-from visionrt.model_zoo.card import count_macs, parity_rows
+from visionrt.export.card import count_macs, parity_rows
 
 
 def card_text(job, report: dict) -> str:

@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 
 
 def test_mac_count_of_the_course_convolution():
-    from visionrt.model_zoo.card import count_macs
+    from visionrt.export.card import count_macs
 
     conv = torch.nn.Conv2d(1, 1, 3, bias=False)
     assert count_macs(conv, torch.zeros(1, 1, 8, 8)) == 6 * 6 * 9
@@ -16,7 +16,7 @@ def test_mac_count_of_the_course_convolution():
 
 
 def test_card_reports_metrics_baseline_parity_and_pictures(tmp_path, monkeypatch, shipped_dir):
-    from visionrt.model_zoo import listing
+    from visionrt import zoo_listing as listing
 
     shutil.copytree(shipped_dir, tmp_path / "digits")
     monkeypatch.setenv("VISIONRT_ZOO", str(tmp_path))

@@ -101,7 +101,7 @@ RUN_FILES = ("confusion_matrix.png", "loss_curve.png", "readings.png", "before_a
 
 def write_card(name: str) -> Path:
     """(Re)generate MODEL_CARD.md for an installed model, measuring its baselines where it has any."""
-    from visionrt.model_zoo import card
+    from visionrt.export import card
     from visionrt.train import checkpoint
 
     spec = model_zoo.get(name)
