@@ -20,8 +20,8 @@ def add_train(sub) -> None:
                                         "training.json, a confusion matrix (text and PNG) and a loss curve.")
     parser.add_argument("model", choices=zoo_names())
     parser.add_argument("--seed", type=int, default=0, help="seeds split, init, batches, augmentation (default 0)")
-    parser.add_argument("--optimizer", choices=("adam", "sgd"), help="default from the registry (adam)")
-    parser.add_argument("--lr", type=float, help="learning rate (default from the registry)")
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), help="default: the model's training config (adam)")
+    parser.add_argument("--lr", type=float, help="learning rate (default: the model's training config)")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--width", type=int, help="channels of the first conv layer")
     parser.add_argument("--epochs", type=int, help="maximum epochs; early stopping usually ends sooner")
@@ -31,7 +31,7 @@ def add_train(sub) -> None:
                         "photos for denoiser, colorizer and style (split by file: ~10%% validation, ~10%% test); "
                         "a folder of images for vae (resized to 8x8 grayscale); for faceswap a folder with a/ "
                         "and b/ sub-folders of aligned face crops")
-    parser.add_argument("--steps", type=int, help="training steps for step-based trainers (default from the registry)")
+    parser.add_argument("--steps", type=int, help="training steps for step-based trainers (default: the model's training config)")
     parser.add_argument("--style", type=Path, help="style: the style image (default: the shipped swirl painting)")
     parser.add_argument("--trials", type=int, help="number of search trials (default 8)")
     parser.add_argument("--runs-dir", type=Path, help="where run folders go (default runs/)")
@@ -148,7 +148,7 @@ def add_zoo(sub) -> None:
                                         "`visionrt zoo rebuild MODEL` retrains (seeded) and re-exports it.")
     zoo_sub = parser.add_subparsers(dest="zoo_command")
     zoo_sub.add_parser("list", help="models, metrics and parity from the artifacts, and this machine's backends")
-    rebuild = zoo_sub.add_parser("rebuild", help="train with registry defaults, export, write samples")
+    rebuild = zoo_sub.add_parser("rebuild", help="train with the model's defaults, export, write samples")
     rebuild.add_argument("model", choices=zoo_names(),
                          help="vae and faceswap retrain and install both of their graphs")
     rebuild.add_argument("--seed", type=int, default=0)

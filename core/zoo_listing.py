@@ -66,7 +66,7 @@ def table() -> str:
 
 
 def rebuild(name: str, seed: int, runs_dir: Path) -> list[dict]:
-    """Retrain ``name`` (or a composite such as "vae") with its registry defaults and ``seed``, then install
+    """Retrain ``name`` (or a composite such as "vae") with its training config's defaults and ``seed``, then install
     every graph the run produced; return their export reports."""
     parts = model_zoo.composite(name) or (name,)
     spec = model_zoo.get(parts[0])

@@ -37,7 +37,6 @@ class ModelSpec:
     # Square sizes the GPU check sweeps at batch 1 for fully convolutional models: at the 64-pixel validation
     # size a large GPU mostly waits on kernel launches, so only the sizes users deploy at show what FP16 does.
     bench_sizes: tuple[int, ...] = ()
-    train_defaults: dict[str, Any] = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -87,7 +86,6 @@ register(
         input_shape=(1, 8, 8),
         output_names=("logits",),
         max_batch_size=64,
-        train_defaults={"optimizer": "adam", "lr": 2e-3, "batch_size": 64, "width": 32, "epochs": 150},
     )
 )
 
@@ -108,7 +106,6 @@ register(
         dynamic_axes={3: "width"},
         dynamic_ranges={3: (8, 128, 1024)},  # TensorRT profile: 1 to about 60 digits
         bench_widths=(32, 64, 128, 256),
-        train_defaults={"optimizer": "adam", "lr": 2e-3, "batch_size": 64, "width": 32, "hidden": 128, "epochs": 20},
     )
 )
 
@@ -130,7 +127,6 @@ register(
         dynamic_ranges={2: (16, 256, 2048), 3: (16, 256, 2048)},
         bench_batches=(1, 4, 16),
         bench_sizes=(256, 512, 1024),
-        train_defaults={"lr": 1e-3, "batch_size": 16, "width": 32, "steps": 1500, "patch": 64},
     )
 )
 
@@ -153,7 +149,6 @@ for _part, _io in (("vae_encoder", ("image", (1, 8, 8), ("mu", "logvar"))),
             max_batch_size=256,
             bench_batches=(1, 16, 256),
             baselines="visionrt.train.vae:sample_quality" if _part == "vae_decoder" else None,
-            train_defaults={"beta": 1.0, "latent": 8, "hidden": 256, "lr": 1e-3, "batch_size": 64, "epochs": 300},
         )
     )
 
@@ -181,7 +176,6 @@ register(
         dynamic_ranges={2: (16, 256, 1024), 3: (16, 256, 1024)},
         bench_batches=(1, 4, 16),
         bench_sizes=(256, 512, 1024),
-        train_defaults={"width": 24, "lr": 1e-3, "batch_size": 16, "steps": 700, "patch": 64},
     )
 )
 
@@ -201,8 +195,6 @@ for _direction in ("a", "b"):
             output_names=("swapped",),
             max_batch_size=64,
             bench_batches=(1, 8, 64),
-            train_defaults={"width": 16, "bottleneck": 128, "lr": 5e-4, "batch_size": 16, "steps": 3000,
-                            "faces_per_identity": 6000},
         )
     )
 
@@ -226,7 +218,5 @@ register(
         dynamic_ranges={2: (16, 256, 1024), 3: (16, 256, 1024)},
         bench_batches=(1, 4, 16),
         bench_sizes=(256, 512, 1024),
-        train_defaults={"width": 16, "blocks": 5, "lr": 1e-3, "batch_size": 4, "steps": 4000, "patch": 128,
-                        "style_weight": 1.0, "content_weight": 1.2},
     )
 )

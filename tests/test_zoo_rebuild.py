@@ -1,4 +1,4 @@
-"""`visionrt zoo rebuild` is seeded: two rebuilds of the digits model from its registry defaults give the same
+"""`visionrt zoo rebuild` is seeded: two rebuilds of the digits model from its defaults give the same
 weights, tensor for tensor, and the same held-out figures (about 25 s each on 2 cores)."""
 
 import shutil

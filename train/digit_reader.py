@@ -29,7 +29,7 @@ class ReaderTrainConfig(FromSpec):
     batch_size: int = 64
     width: int = 32  # channels of the first conv block
     hidden: int = 128  # LSTM units per direction
-    epochs: int = 30
+    epochs: int = 20
     patience: int = 6
     strings_per_epoch: int = 16000  # rendered anew each epoch from the train split's digits
     eval_strings: int = 1000  # validation and test strings each

@@ -34,7 +34,7 @@ class FaceSwapTrainConfig(FromSpec):
     bottleneck: int = 128
     lr: float = 5e-4
     batch_size: int = 16  # per identity and step
-    steps: int = 2500
+    steps: int = 3000
     faces_per_identity: int = 6000  # rendered once; warps and flips make each step's inputs new
     eval_every: int = 500
     warp: float = 0.05  # random grid-warp strength, in units of the image half-width
