@@ -1,6 +1,5 @@
 """Train the zoo's CRNN digit-string reader with CTC loss on freshly rendered strings every epoch."""
 
-import copy
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -93,7 +92,7 @@ def train_digit_reader(config: ReaderTrainConfig) -> Path:
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     rng = np.random.default_rng(config.seed)
     run_dir = runs.new_run_dir(config.runs_dir, "digit_reader", config.seed)
-    history, best, started = [], None, time.perf_counter()
+    history, best, started = [], loop.BestState(config.patience), time.perf_counter()
     for epoch in range(config.epochs):
         images, texts = first if epoch == 0 else split_strings(dataset, "train", config.strings_per_epoch,
                                                                config.seed + 100 + epoch)
@@ -111,12 +110,9 @@ def train_digit_reader(config: ReaderTrainConfig) -> Path:
                         "val_cer": val["character_error_rate"]})
         print(f"epoch {epoch}: ctc {total / seen:.4f}  val sequence accuracy {val['sequence_accuracy']:.4f}  "
               f"CER {val['character_error_rate']:.4f}", flush=True)
-        score = (val["sequence_accuracy"], -val["character_error_rate"])
-        if best is None or score > best[0]:
-            best = (score, epoch, copy.deepcopy(model.state_dict()))
-        elif epoch - best[1] >= config.patience:
+        if best.offer((val["sequence_accuracy"], -val["character_error_rate"]), epoch, model):
             break
-    model.load_state_dict(best[2])
+    best.restore(model)
     seconds = time.perf_counter() - started
     test = evaluate.sequence_metrics(test_texts, read(model, test_images, mean, std))
     print(f"test: sequence accuracy {test['sequence_accuracy']:.4f}, CER {test['character_error_rate']:.4f}")
@@ -134,7 +130,7 @@ def train_digit_reader(config: ReaderTrainConfig) -> Path:
                  "strings_per_epoch": config.strings_per_epoch, "eval_strings": config.eval_strings,
                  "render": asdict(strings.RenderConfig())},
         "train_config": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
-                         "best_epoch": best[1], "train_seconds": round(seconds, 1)},
+                         "best_epoch": best.step, "train_seconds": round(seconds, 1)},
     })
     return run_dir
 

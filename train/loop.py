@@ -38,6 +38,25 @@ class FitResult:
     history: list[dict] = field(default_factory=list)
 
 
+class BestState:
+    """The best validated weights so far, by a score where larger is better, and whether patience ran out:
+    the early stopping every trainer here does, kept once."""
+
+    def __init__(self, patience: int | None = None):
+        self.patience, self.score, self.step, self.record, self.state = patience, None, -1, None, None
+
+    def offer(self, score, step: int, model, record=None) -> bool:
+        """Keep ``model``'s weights if ``score`` beats the best; True when ``patience`` steps passed without."""
+        if self.score is None or score > self.score:
+            self.score, self.step, self.record, self.state = score, step, record, copy.deepcopy(model.state_dict())
+            return False
+        return self.patience is not None and step - self.step >= self.patience
+
+    def restore(self, model):
+        model.load_state_dict(self.state)
+        return model
+
+
 # prepare(batch_x, generator, training) -> network input; where augmentation and normalization happen
 Prepare = Callable[..., "object"]
 
@@ -77,7 +96,7 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
     optimizer = make_optimizer(model, config)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     x_train, y_train = torch.from_numpy(train[0]), torch.from_numpy(train[1])
-    best_score, best_epoch, best_state, history = None, -1, None, []
+    best, history = BestState(config.patience), []
     bar = tqdm(range(config.epochs), desc="train", unit="epoch", disable=not config.progress, leave=False, mininterval=0.5)
     for epoch in bar:
         model.train()
@@ -92,13 +111,11 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
         val_loss, val_acc = evaluate_loss(model, *val, prepare)
         history.append({"epoch": epoch, "train_loss": total / len(order), "val_loss": val_loss, "val_acc": val_acc})
         bar.set_postfix(val_acc=f"{val_acc:.4f}", val_loss=f"{val_loss:.4f}")
-        if best_score is None or (val_acc, -val_loss) > best_score:
-            best_score, best_epoch, best_state = (val_acc, -val_loss), epoch, copy.deepcopy(model.state_dict())
-        elif epoch - best_epoch >= config.patience:
+        if best.offer((val_acc, -val_loss), epoch, model):
             break
     bar.close()
-    model.load_state_dict(best_state)
-    return FitResult(best_state=best_state, best_epoch=best_epoch, history=history)
+    best.restore(model)
+    return FitResult(best_state=best.state, best_epoch=best.step, history=history)
 
 
 def optimizer_step(optimizer, loss, schedule=None, clip: float | None = None) -> float:

@@ -5,7 +5,6 @@ the rest in one place: the optimizer step with its per-step schedule, the histor
 progress bar, and restoring the best validated state at the end.
 """
 
-import copy
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -31,7 +30,7 @@ def train_steps(model, optimizer, schedule, steps: int, eval_every: int, step_lo
     eval mode holding the state with the best key; each history row is {epoch (the step), train_loss (the
     mean since the last validation), val_loss: None, val_acc (the key)}, plus "val" when a record is given."""
     tqdm = require("tqdm", "train").tqdm
-    history, best, running = [], None, []
+    history, best, running = [], loop.BestState(), []
     bar = tqdm(range(1, steps + 1), desc=desc, unit="step", disable=not progress, mininterval=0.5)
     for step in bar:
         model.train()
@@ -43,9 +42,7 @@ def train_steps(model, optimizer, schedule, steps: int, eval_every: int, step_lo
             history.append(row if record is None else {**row, "val": record})
             running = []
             bar.set_postfix({shown: f"{key:.3f}"})
-            if best is None or (key > best[0] if higher_is_better else key < best[0]):
-                best = (key, step, record, copy.deepcopy(model.state_dict()))
+            best.offer(key if higher_is_better else -key, step, model, record)
     bar.close()
-    model.load_state_dict(best[3])
-    model.eval()
-    return StepsResult(best[0], best[1], best[2], history)
+    best.restore(model).eval()
+    return StepsResult(best.score if higher_is_better else -best.score, best.step, best.record, history)

@@ -5,7 +5,6 @@ summed over the latent dimensions): summing both per sample and averaging once k
 says (mixing a per-pixel mean with a per-dimension sum silently rescales beta).
 """
 
-import copy
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -70,7 +69,7 @@ def train_vae(config: VAETrainConfig) -> Path:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     generator = torch.Generator().manual_seed(config.seed)
     run_dir = runs.new_run_dir(config.runs_dir, "vae", config.seed)
-    history, best, started = [], None, time.perf_counter()
+    history, best, started = [], loop.BestState(config.patience), time.perf_counter()
     for epoch in tqdm(range(config.epochs), desc="vae", unit="epoch", disable=not config.progress, mininterval=0.5):
         model.train()
         order = torch.randperm(len(train_x), generator=generator)
@@ -82,11 +81,9 @@ def train_vae(config: VAETrainConfig) -> Path:
         model.eval()
         val = negative_elbo(model, val_x, config.seed + 1, config.beta)["neg_elbo_nats"]
         history.append({"epoch": epoch, "train_loss": total / len(train_x), "val_loss": val, "val_acc": -val})
-        if best is None or val < best[0]:
-            best = (val, epoch, copy.deepcopy(model.state_dict()))
-        elif epoch - best[1] >= config.patience:
+        if best.offer(-val, epoch, model):  # lower is better
             break
-    model.load_state_dict(best[2])
+    best.restore(model)
     model.eval()
     seconds = time.perf_counter() - started
     test = negative_elbo(model, dataset.part("test")[0], config.seed + 2, config.beta)
@@ -99,7 +96,7 @@ def train_vae(config: VAETrainConfig) -> Path:
                  "seed": config.seed,
                  "sizes": {n: int(len(getattr(dataset.split, n))) for n in ("train", "val", "test")}},
         "train_config": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
-                         "best_epoch": best[1], "train_seconds": round(seconds, 1)},
+                         "best_epoch": best.step, "train_seconds": round(seconds, 1)},
     }
     checkpoint.save(run_dir / "vae_encoder.pt", {**common, "model": "vae_encoder",
                                                  "state_dict": model.encoder.state_dict(),
