@@ -10,11 +10,11 @@ the graph itself (:mod:`visionrt.onnx_wire`), so no metadata can switch a guard 
 """
 
 import json
-import math
 from dataclasses import dataclass, field, fields as dataclass_fields
 from pathlib import Path
 
 from visionrt.errors import ArtifactError
+from visionrt.metadata_fields import Fields, is_int, is_number, is_text, list_of
 
 METADATA_KEY = "visionrt"
 SCHEMA_NAME = "visionrt-metadata"
@@ -32,66 +32,6 @@ NOTE_KEYS = ("input", "output", "lab", "pad")  # preprocessing notes for people 
 TASK_NEEDS = {"classification": ("preprocessing", "labels"), "text_recognition": ("preprocessing", "alphabet", "blank"),
               "denoising": ("preprocessing",), "colorization": ("preprocessing",), "style_transfer": ("preprocessing",),
               "face_swap": ("preprocessing",), "vae_encoder": ("preprocessing",), "vae_decoder": ()}
-
-
-class _Fields:
-    """Reads one JSON object field by field, each checked, with errors that name the file and the field."""
-
-    def __init__(self, doc, origin: str, prefix: str = ""):
-        self.origin, self.prefix = origin, prefix
-        if not isinstance(doc, dict):
-            self.fail(prefix.rstrip("."), doc, "a JSON object")
-        self.doc = doc
-
-    def fail(self, name: str, value, expected: str):
-        shown = json.dumps(value)[:80] if _jsonable(value) else repr(value)[:80]
-        what = f"visionrt metadata field '{name}'" if name else "the visionrt metadata"
-        raise ArtifactError(f"{self.origin}: {what} holds {shown} "
-                            f"({_kind(value)}), expected {expected}; re-export the model")
-
-    def get(self, name: str, check, expected: str, default=...):
-        """The field's value if ``check(value)`` holds; ``default`` when it is absent (required without one)."""
-        if name not in self.doc or (self.doc[name] is None and default is not ...):
-            if default is ...:
-                raise ArtifactError(f"{self.origin}: visionrt metadata has no field '{self.prefix}{name}' "
-                                    f"(expected {expected}); re-export the model")
-            return default
-        value = self.doc[name]
-        if not check(value):
-            self.fail(self.prefix + name, value, expected)
-        return value
-
-    def nested(self, name: str) -> "_Fields":
-        return _Fields(self.doc.get(name), self.origin, f"{self.prefix}{name}.")
-
-
-def _jsonable(value) -> bool:
-    try:
-        json.dumps(value)
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
-def _kind(value) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
-
-
-def _is_int(value, low: int = 1) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_text(value) -> bool:
-    return isinstance(value, str) and value != ""
-
-
-def _list_of(check, length: int | None = None):
-    return lambda value: isinstance(value, list) and (length is None or len(value) == length) and all(map(check, value))
 
 
 @dataclass(frozen=True)
@@ -116,31 +56,31 @@ class Preprocessing:
     notes: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, reader: _Fields) -> "Preprocessing":
+    def parse(cls, reader: Fields) -> "Preprocessing":
         color = reader.get("color", lambda v: v in COLOR_CHANNELS, f"one of {sorted(COLOR_CHANNELS)}")
         channels = COLOR_CHANNELS[color]
         per_channel = f"a list of {channels} number(s), one per {color} channel"
         return cls(
             color=color,
-            size=tuple(reader.get("size", _list_of(lambda v: v is None or _is_int(v), 2),
+            size=tuple(reader.get("size", list_of(lambda v: v is None or is_int(v), 2),
                                   "[height, width], each a positive whole number or null (any)")),
-            mean=tuple(reader.get("mean", _list_of(_is_number, channels), per_channel)),
-            std=tuple(reader.get("std", _list_of(lambda v: _is_number(v) and v > 0, channels),
+            mean=tuple(reader.get("mean", list_of(is_number, channels), per_channel)),
+            std=tuple(reader.get("std", list_of(lambda v: is_number(v) and v > 0, channels),
                                  f"{per_channel}, each above 0")),
-            scale=reader.get("scale", lambda v: _is_number(v) and v > 0, "a number above 0", 1.0 / 255.0),
+            scale=reader.get("scale", lambda v: is_number(v) and v > 0, "a number above 0", 1.0 / 255.0),
             resample=reader.get("resample", lambda v: v in RESAMPLE_NAMES, f"one of {list(RESAMPLE_NAMES)}", "bilinear"),
             invert=reader.get("invert", lambda v: isinstance(v, bool), "true or false", False),
-            multiple=reader.get("multiple", _is_int, "a whole number >= 1", 1),
-            width_multiple=reader.get("width_multiple", _is_int, "a whole number >= 1", 1),
-            min_width=reader.get("min_width", _is_int, "a whole number >= 1", 1),
-            work_size=reader.get("work_size", lambda v: _is_int(v, 4), "a whole number >= 4", None),
+            multiple=reader.get("multiple", is_int, "a whole number >= 1", 1),
+            width_multiple=reader.get("width_multiple", is_int, "a whole number >= 1", 1),
+            min_width=reader.get("min_width", is_int, "a whole number >= 1", 1),
+            work_size=reader.get("work_size", lambda v: is_int(v, 4), "a whole number >= 4", None),
             notes={key: reader.get(key, lambda v: isinstance(v, str), "a string") for key in NOTE_KEYS
                    if key in reader.doc},
         )
 
     @classmethod
     def from_dict(cls, doc, origin: str) -> "Preprocessing":
-        return cls.parse(_Fields(doc, origin, "preprocessing."))
+        return cls.parse(Fields(doc, origin, "preprocessing."))
 
     @property
     def channels(self) -> int:
@@ -163,12 +103,12 @@ class InputSpec:
     dtype: str = "float32"
 
     @classmethod
-    def parse(cls, reader: _Fields) -> "InputSpec":
+    def parse(cls, reader: Fields) -> "InputSpec":
         layout = reader.get("layout", lambda v: v in LAYOUT_RANK, f"one of {sorted(LAYOUT_RANK)}")
         rank = LAYOUT_RANK[layout]
-        shape = reader.get("shape", _list_of(lambda v: v is None or _is_int(v), rank),
+        shape = reader.get("shape", list_of(lambda v: v is None or is_int(v), rank),
                            f"a list of {rank} sizes after the batch axis ({layout}), each a positive whole number or null")
-        return cls(name=reader.get("name", _is_text, "the graph input's name"), layout=layout, shape=tuple(shape),
+        return cls(name=reader.get("name", is_text, "the graph input's name"), layout=layout, shape=tuple(shape),
                    dtype=reader.get("dtype", lambda v: v == "float32", '"float32"', "float32"))
 
     def to_dict(self) -> dict:
@@ -218,25 +158,25 @@ class ArtifactMetadata:
 
     @classmethod
     def from_dict(cls, doc, origin: str) -> "ArtifactMetadata":
-        reader = _Fields(doc, origin)
+        reader = Fields(doc, origin)
         schema = reader.get("schema", lambda v: True, f"'{SCHEMA}'")
         _schema_version(schema, origin)
         spec = InputSpec.parse(reader.nested("input"))
         found = cls(
-            model=reader.get("model", _is_text, "the model's name"),
-            task=reader.get("task", _is_text, "a task name such as 'classification'", None),
+            model=reader.get("model", is_text, "the model's name"),
+            task=reader.get("task", is_text, "a task name such as 'classification'", None),
             input=spec,
-            outputs=tuple(reader.get("outputs", lambda v: bool(v) and _list_of(_is_text)(v), "a list of output names")),
-            max_batch_size=reader.get("max_batch_size", _is_int, "a whole number >= 1"),
+            outputs=tuple(reader.get("outputs", lambda v: bool(v) and list_of(is_text)(v), "a list of output names")),
+            max_batch_size=reader.get("max_batch_size", is_int, "a whole number >= 1"),
             precision=reader.get("precision", lambda v: v in PRECISIONS, f"one of {list(PRECISIONS)}"),
             dynamic_ranges=_ranges(reader, spec),
             preprocessing=Preprocessing.parse(reader.nested("preprocessing")) if reader.doc.get("preprocessing") is not None else None,
-            labels=_optional_tuple(reader, "labels", _list_of(lambda v: isinstance(v, str)), "a list of label strings"),
-            fp32_nodes=tuple(reader.get("fp32_nodes", _list_of(_is_text), "a list of node names", [])),
-            alphabet=reader.get("alphabet", _is_text, "a non-empty string of the readable characters", None),
-            blank=reader.get("blank", lambda v: _is_int(v, 0), "the blank class's index", None),
-            latent=reader.get("latent", _is_int, "a whole number >= 1", None),
-            beta=reader.get("beta", _is_number, "a number", None),
+            labels=_optional_tuple(reader, "labels", list_of(lambda v: isinstance(v, str)), "a list of label strings"),
+            fp32_nodes=tuple(reader.get("fp32_nodes", list_of(is_text), "a list of node names", [])),
+            alphabet=reader.get("alphabet", is_text, "a non-empty string of the readable characters", None),
+            blank=reader.get("blank", lambda v: is_int(v, 0), "the blank class's index", None),
+            latent=reader.get("latent", is_int, "a whole number >= 1", None),
+            beta=reader.get("beta", is_number, "a number", None),
             noise=reader.get("noise", lambda v: isinstance(v, dict), "an object", None),
             summary=reader.get("summary", lambda v: isinstance(v, str), "a string", ""),
             metrics=reader.get("metrics", lambda v: isinstance(v, dict), "an object", {}),
@@ -248,7 +188,7 @@ class ArtifactMetadata:
         found._check_task(reader)
         return found
 
-    def _check_task(self, reader: _Fields) -> None:
+    def _check_task(self, reader: Fields) -> None:
         for name in TASK_NEEDS.get(self.task or "", ()):
             if getattr(self, name) is None:
                 raise ArtifactError(f"{reader.origin}: task '{self.task}' needs visionrt metadata field '{name}', "
@@ -289,19 +229,19 @@ class ArtifactMetadata:
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
-def _optional_tuple(reader: _Fields, name: str, check, expected: str):
+def _optional_tuple(reader: Fields, name: str, check, expected: str):
     value = reader.get(name, check, expected, None)
     return tuple(value) if value is not None else None
 
 
-def _ranges(reader: _Fields, spec: InputSpec) -> dict[int, tuple[int, int, int]]:
+def _ranges(reader: Fields, spec: InputSpec) -> dict[int, tuple[int, int, int]]:
     ranges = reader.get("dynamic_ranges", lambda v: isinstance(v, dict), "an object of axis -> [min, opt, max]", {})
     dynamic = [axis for axis, size in enumerate(spec.shape, start=1) if size is None]
     found = {}
     for key, value in ranges.items():
         if not (str(key).isdigit() and int(key) in dynamic):
             reader.fail(f"dynamic_ranges.{key}", value, f"a range for a dynamic input axis (dynamic: {dynamic})")
-        if not (_list_of(_is_int, 3)(value) and value[0] <= value[1] <= value[2]):
+        if not (list_of(is_int, 3)(value) and value[0] <= value[1] <= value[2]):
             reader.fail(f"dynamic_ranges.{key}", value, "[min, opt, max] whole numbers with min <= opt <= max")
         found[int(key)] = tuple(value)
     return found
