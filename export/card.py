@@ -112,6 +112,7 @@ def write_card(name: str, baselines: dict | None = None) -> Path:
               "|---|---|---|---|---|---|",
               *parity_rows(report["parity"]),
               "", f"Kept in FP32 in the FP16 variant: {', '.join(report['fp32_nodes_in_fp16']) or 'nothing'}.",
+              *int8_task_line(report["parity"]),
               "", "## Training",
               _training_line(config),
               "- exported {exported_at} with {exporter} (opset {opset}), torch {torch_version}, visionrt "
@@ -121,6 +122,15 @@ def write_card(name: str, baselines: dict | None = None) -> Path:
     captions = {**dict(PICTURES), "before_after.png": BEFORE_AFTER.get(name, "Before and after")}
     lines += [f"![{captions[picture]}]({picture})\n" for picture, _ in PICTURES if (folder / picture).is_file()]
     return atomic.write_text(folder / "MODEL_CARD.md", "\n".join(lines))
+
+
+def int8_task_line(parity: dict) -> list[str]:
+    """The INT8 file's task-level gate, where its task has one: the user's figure, not only tensor agreement."""
+    task = parity.get("int8_vs_fp32", {}).get("task")
+    if not task:
+        return []
+    return ["", f"INT8 at the task level: {task['metric']} {task['int8']} against FP32's {task['fp32']} on held-out "
+                f"data (bar: {task['bar']}): {'passed' if task['passed'] else 'NOT met'}."]
 
 
 _FACESWAP_LIMITS = [

@@ -21,6 +21,7 @@ import numpy as np
 from visionrt import artifact, atomic, model_zoo
 from visionrt.errors import ArtifactError, ValidationFailedError
 from visionrt.extras import require
+from visionrt.export.task_gates import task_gate
 from visionrt.runtime.tasks import TOP1_TASKS
 
 FLOAT_OPS = ("Softmax", "LogSoftmax", "LSTM", "InstanceNormalization")
@@ -35,6 +36,7 @@ class Gate:
     figures: dict  # per input set: top1_agreement or psnr_db, against the FP32 file
     method: str  # the calibration method chosen
     choice: dict  # the held-back calibration figure of each method
+    task: dict | None = None  # the task-level gate's figures (task_gates), where the task has one
 
     def explain(self) -> str:
         bar = f"top-1 agreement >= {MIN_TOP1:.1%}" if "top1" in json.dumps(self.figures) else f"PSNR >= {MIN_PSNR_DB} dB"
@@ -147,9 +149,16 @@ def add_int8(name: str, repository: Path | None = None, calibration: np.ndarray 
     try:
         proto, kept, gate = quantize_and_gate(fp32_file, calibration, held_out_sets(spec, payload),
                                               spec.task in TOP1_TASKS, staging)
+        candidate = staging / artifact.FILES["int8"]
+        onnx.save(proto, str(candidate))
+        gate = replace(gate, task=task_gate(spec.task, fp32_file, candidate, payload))
+        if gate.task is not None and not gate.task["passed"]:
+            raise ValidationFailedError(f"{name}: INT8 {gate.task['metric']} {gate.task['int8']} against FP32's "
+                                        f"{gate.task['fp32']}, bar {gate.task['bar']}: NOT met, so model_int8.onnx is "
+                                        "not installed")
         int8_file = fp32_file.parent / artifact.FILES["int8"]
         with atomic.atomic_path(int8_file) as tmp:
-            onnx.save(proto, str(tmp))
+            shutil.copyfile(candidate, tmp)
         return record_in_report(folder, int8_file, gate, kept, time.perf_counter() - started)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -199,7 +208,8 @@ def add_to_report(report: dict, int8_file: Path, gate: Gate, kept: list[str], se
 
     report.setdefault("parity", {})["int8_vs_fp32"] = {"sets": gate.figures, "calibration": gate.method,
                                                        "method_choice": gate.choice, "bars": {
-                                                           "top1_agreement": MIN_TOP1, "psnr_db": MIN_PSNR_DB}}
+                                                           "top1_agreement": MIN_TOP1, "psnr_db": MIN_PSNR_DB},
+                                                       **({"task": gate.task} if gate.task is not None else {})}
     report["float_nodes_in_int8"] = kept
     report.setdefault("files", {})[artifact.FILES["int8"]] = {"bytes": int8_file.stat().st_size,
                                                              "sha256": sha256_file(int8_file)}

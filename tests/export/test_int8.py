@@ -29,6 +29,8 @@ def test_a_passing_quantization_is_installed_with_its_figures_and_runs(repositor
     figures = report["parity"]["int8_vs_fp32"]
     assert figures["sets"]["real"]["top1_agreement"] >= int8.MIN_TOP1 and figures["calibration"] in int8.METHODS
     assert set(figures["method_choice"]) == set(int8.METHODS)
+    task = figures["task"]  # the task-level gate: test accuracy through classify(), against the FP32 file's
+    assert task["metric"] == "test_accuracy" and task["passed"] and task["int8"] >= task["fp32"] - 0.005
     model = runtime.load(repository / "digits", backend="onnxruntime:cpu", precision="int8")
     images, labels = digits_test_split
     assert model.precision == "int8" and np.mean([int(p.label) for p in model.classify(list(images))] == labels) >= 0.99
@@ -42,6 +44,27 @@ def test_a_bad_quantization_fails_its_gate_and_installs_nothing(repository):
         int8.add_int8("digits", repository, calibration=zeros)
     after = {p: p.read_bytes() for p in (repository / "digits").rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_the_task_gate_fails_a_candidate_that_loses_test_accuracy(tiny_export):
+    from visionrt.export import task_gates
+    from visionrt.train import checkpoint
+
+    weak, _ = tiny_export  # two epochs on 96 images: agrees with nothing like the shipped model's 99.4%
+    shipped = runtime.load(model_zoo.model_dir("digits") / "1" / "model.onnx", backend="onnxruntime:cpu")
+    candidate = runtime.load(weak / "digits" / "1" / "model.onnx", backend="onnxruntime:cpu")
+    payload = checkpoint.load(model_zoo.model_dir("digits") / artifact.WEIGHTS_FILE)
+    found = task_gates.classification(shipped, candidate, payload)
+    assert not found["passed"] and found["int8"] < found["fp32"] - task_gates.MAX_ACCURACY_DROP
+
+
+@pytest.mark.parametrize("name", ["digits", "digit_reader", "denoiser", "vae_decoder"])
+def test_every_shipped_int8_file_of_a_task_with_a_task_gate_passed_it(name):
+    import json
+
+    report = json.loads((model_zoo.model_dir(name) / artifact.REPORT_FILE).read_text())
+    task = report["parity"]["int8_vs_fp32"]["task"]
+    assert task["passed"], task
 
 
 def test_float_stays_where_eight_bits_lose_accuracy():
