@@ -27,7 +27,8 @@ def add_export(sub) -> None:
     parser.add_argument("--int8", action="store_true", help="instead: quantize the installed FP32 file to INT8 (QDQ, "
                         "calibrated on the training split) and install model_int8.onnx if it passes its gate against "
                         "FP32 on held-out data (top-1 agreement >= 99.5%% or PSNR >= 35 dB)")
-    parser.add_argument("--precision", choices=("fp16", "fp32"), default="fp16", help="with --trt (default fp16)")
+    parser.add_argument("--precision", choices=("fp16", "fp32", "int8"), default="fp16", help="with --trt (default "
+                        "fp16; int8 builds the gated INT8 file, explicitly quantized, strongly typed)")
     parser.add_argument("--engine-cache", type=Path, help="with --trt: cache folder (default "
                         "$VISIONRT_ENGINE_CACHE or ~/.cache/visionrt/engines)")
     byo_command.add_arguments(parser)

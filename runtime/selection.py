@@ -37,9 +37,10 @@ def choose_precision(requested: str, target: Target, have: list[str]) -> tuple[s
     """``auto`` means FP16 on a GPU and FP32 on a CPU; an explicit precision must exist in the artifact."""
     if requested not in PRECISIONS:
         raise UserInputError(f"precision must be one of {PRECISIONS}, got '{requested}'")
-    if requested == "int8" and target.on_gpu:
-        raise UserInputError(f"precision int8 is for CPU targets (the INT8 file is QDQ for ONNX Runtime's and "
-                             f"OpenVINO's CPU kernels; no TensorRT INT8 build exists yet), and {target.name} was chosen")
+    if requested == "int8" and target.on_gpu and target.backend != "tensorrt":
+        raise UserInputError(f"precision int8 is for CPU targets and native TensorRT (the INT8 file is QDQ, for ONNX "
+                             f"Runtime's and OpenVINO's CPU kernels and TensorRT's explicit quantization), and "
+                             f"{target.name} was chosen")
     if requested in EXECUTION_ONLY:
         source = EXECUTION_ONLY[requested]
         if target.backend != "openvino":

@@ -83,7 +83,9 @@ def build_options(meta: ArtifactMetadata, precision: str, typing: str = "weak", 
 def resolve(path: Path, meta: ArtifactMetadata, environment: tuple[str, str, str], workspace: int = DEFAULT_WORKSPACE):
     """(source ONNX, precision, build options, cache key) of the engine for ``path`` on this machine: what
     the builder builds and the backend looks up, derived the same way for both."""
-    typing = typing_for(environment[0])
+    # An INT8 file is explicitly quantized (QDQ): NVIDIA builds those strongly typed, with no precision flags,
+    # on 10.x as on 11, so the Q/DQ nodes alone decide where 8 bits are used.
+    typing = "strong" if meta.precision == "int8" else typing_for(environment[0])
     source, precision = build_source(Path(path), meta, typing)
     build = build_options(meta, precision, typing, workspace)
     return source, precision, build, engine_key(meta, source, precision, build, environment)

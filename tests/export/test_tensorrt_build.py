@@ -74,16 +74,17 @@ def test_tensorrt_11_and_later_build_strongly_typed_since_weak_typing_was_remove
 
 @pytest.mark.tensorrt
 @pytest.mark.skipif(not HAS_TENSORRT, reason="TensorRT is not installed here (it needs NVIDIA's package index and a GPU)")
-def test_engine_matches_onnxruntime_on_the_digits(tmp_path, shipped_dir, digits_test_split):
+@pytest.mark.parametrize("onnx_file", ["model_fp16.onnx", "model_int8.onnx"])
+def test_engine_matches_onnxruntime_on_the_digits(onnx_file, tmp_path, shipped_dir, digits_test_split):
     from visionrt import artifact, runtime
     from visionrt.export.tensorrt_build import build_engine
     from visionrt.runtime.backends.tensorrt import TensorRTBackend
     from visionrt.runtime.engine_cache import EngineCache
 
     cache = EngineCache(tmp_path)
-    build_engine(shipped_dir / "1" / "model_fp16.onnx", cache)
+    build_engine(shipped_dir / "1" / onnx_file, cache)
     target = next(t for t in runtime.available_backends() if t.name == "tensorrt:cuda")
-    engine = TensorRTBackend(artifact.read(shipped_dir / "1" / "model_fp16.onnx"), target, cache=cache)
+    engine = TensorRTBackend(artifact.read(shipped_dir / "1" / onnx_file), target, cache=cache)
     reference = runtime.load(shipped_dir, backend="onnxruntime:cpu", precision="fp32")
     images = runtime.tasks.images.preprocess(list(digits_test_split[0]), reference.metadata.preprocessing)
     got = np.concatenate([engine.run({"image": images[i : i + 64]})[0] for i in range(0, len(images), 64)])

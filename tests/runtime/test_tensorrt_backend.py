@@ -132,3 +132,26 @@ def test_cuda_graphs_on_another_backend_are_refused_by_name():
     with pytest.raises(UserInputError, match="cuda_graph=True needs the native TensorRT backend, and "
                                              "onnxruntime:cpu was chosen"):
         runtime.load("digits", backend="onnxruntime:cpu", cuda_graph=True)
+
+
+@pytest.mark.parametrize("emulator", ["emulated_tensorrt", "emulated_tensorrt11"])
+def test_the_int8_file_builds_strongly_typed_without_precision_flags_and_runs_as_onnx_runtime_does(
+        emulator, request, digits_test_split):
+    trt = request.getfixturevalue(emulator)
+    build_engine(model_zoo.model_dir("digits") / "1" / "model_int8.onnx", EngineCache())
+    (built,) = trt.builds
+    assert built["strongly_typed"] and built["flags"] == [] and built["pinned"] == []  # the Q/DQ nodes decide
+    engine = runtime.load("digits", backend="tensorrt", precision="int8")
+    reference = runtime.load("digits", backend="onnxruntime:cpu", precision="int8")
+    images, _ = digits_test_split
+    assert engine.precision == "int8"
+    assert [p.label for p in engine.classify(list(images[:64]))] == [p.label for p in reference.classify(list(images[:64]))]
+
+
+def test_int8_stays_refused_on_onnx_runtimes_gpu_providers(emulated_cuda):
+    from visionrt.runtime import selection
+    from visionrt.runtime.backends import Target
+
+    cuda = Target("onnxruntime", "cuda", True, "emulated", 20)
+    with pytest.raises(Exception, match="precision int8 is for CPU targets and native TensorRT"):
+        selection.choose_precision("int8", cuda, ["fp32", "fp16", "int8"])
