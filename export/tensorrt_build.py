@@ -3,7 +3,8 @@
 TensorRT 10 (weak typing): explicit-batch network from the ONNX parser, FP16 flag with precision
 constraints set to *obey* (without it, per-layer precisions are silently ignored) and the FP32 pins.
 TensorRT 11 removed weak typing, so there the network is strongly typed and an FP16 engine is built from the
-FP16 ONNX, whose FP32 islands are already in its graph. Both: one optimization profile from the artifact's
+FP16 ONNX, whose FP32 islands are already in its graph. The INT8 file (QDQ) is built strongly typed under
+either, without precision flags: its Q/DQ nodes say where 8 bits are used. All: one optimization profile from the artifact's
 metadata, a workspace limit, a persisted timing cache, and build progress through ``IProgressMonitor``.
 UNVERIFIED where TensorRT is absent: the selection of layers to pin, the profile, the typing and the cache
 key are tested without it; the calls into TensorRT are not.
