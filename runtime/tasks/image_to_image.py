@@ -3,7 +3,9 @@
 The network is fully convolutional but needs sides that are multiples of its down-sampling factor, so
 images are reflect-padded up to one and the output is cropped back. Large images run in overlapping
 tiles; each tile contributes only its interior (the margin gives every kept pixel full context), so no
-seams appear where tiles meet.
+seams appear where tiles meet. A network that normalizes each image by its own statistics (the style
+network's instance norms) would still see every tile differently, and its palette would flip from tile to
+tile; there the tiles are matched to a whole-image pass at reduced size and blended (``run_guided``).
 """
 
 import numpy as np
@@ -75,10 +77,52 @@ def run_tiled(run, image: np.ndarray, tile: int, margin: int) -> np.ndarray:
     return output
 
 
+def feather(length: int, start: int, size: int, overlap: int) -> np.ndarray:
+    """Blending weights along one axis of a tile: rising over ``overlap`` pixels where the tile meets
+    another, flat at the image's own edges."""
+    ramp = np.clip((np.arange(size) + 0.5) / overlap, 0.0, 1.0).astype(np.float32)
+    weights = np.ones(size, np.float32)
+    if start > 0:
+        weights = np.minimum(weights, ramp)
+    if start + size < length:
+        weights = np.minimum(weights, ramp[::-1])
+    return weights
+
+
+def run_guided(run, image: np.ndarray, tile: int, margin: int, guide_side: int, multiple: int) -> np.ndarray:
+    """Tiles whose colour statistics are matched to one pass over the whole image at reduced size, then
+    blended where they overlap. Each tile's output is scaled and shifted per channel so that, seen at the
+    guide's resolution, its mean and spread are the guide's over the same region: the whole-image pass sets
+    the palette, the tiles keep their full-resolution detail."""
+    height, width = image.shape[:2]
+    scale = min(1.0, guide_side / max(height, width))
+    size = (max(multiple, int(height * scale) // multiple * multiple), max(multiple, int(width * scale) // multiple * multiple))
+    guide = run(np.ascontiguousarray(resize_channels(image, size).transpose(2, 0, 1)[None]))[0].transpose(1, 2, 0)
+    total, weights = None, np.zeros((height, width, 1), np.float32)
+    for top in tile_starts(height, tile, margin):
+        for left in tile_starts(width, tile, margin):
+            patch = image[top : top + tile, left : left + tile]
+            result = run(np.ascontiguousarray(patch.transpose(2, 0, 1)[None]))[0].transpose(1, 2, 0)
+            rows = slice(top * size[0] // height, max(top * size[0] // height + 1, -(-(top + patch.shape[0]) * size[0] // height)))
+            cols = slice(left * size[1] // width, max(left * size[1] // width + 1, -(-(left + patch.shape[1]) * size[1] // width)))
+            region = guide[rows, cols]
+            seen = resize_channels(result, region.shape[:2])
+            gain = region.std(axis=(0, 1)) / np.maximum(seen.std(axis=(0, 1)), 1e-6)
+            result = (result - seen.mean(axis=(0, 1))) * gain + region.mean(axis=(0, 1))
+            w = (feather(height, top, patch.shape[0], 2 * margin)[:, None]
+                 * feather(width, left, patch.shape[1], 2 * margin)[None, :])[..., None]
+            if total is None:
+                total = np.zeros((height, width, result.shape[2]), np.float32)
+            total[top : top + patch.shape[0], left : left + patch.shape[1]] += result * w
+            weights[top : top + patch.shape[0], left : left + patch.shape[1]] += w
+    return total / weights
+
+
 class ImageToImage(Model):
     """Shared machinery: pad, run whole or tiled, crop back to the input's size."""
 
     tile, margin = 512, 32  # images with both sides <= tile run whole
+    guided = False  # True: the network normalizes by per-image statistics, so tiles follow a whole-image pass
 
     def _record(self) -> Preprocessing:
         return self.metadata.preprocessing  # the contract guarantees it for every image-to-image task
@@ -97,6 +141,10 @@ class ImageToImage(Model):
         padded = pad_to_multiple(array, multiple)
         if max(padded.shape[:2]) <= self.tile:
             out = self.run(np.ascontiguousarray(padded.transpose(2, 0, 1)[None]))[0].transpose(1, 2, 0)
+        elif self.guided:
+            side = self.profile.max[-1] if self.profile is not None else self.tile
+            out = run_guided(self.run, padded, self.tile, self.margin, min(side, self.profile.max[-2]) if
+                             self.profile is not None else side, multiple)
         else:
             out = run_tiled(self.run, padded, self.tile, self.margin)
         return out[:height, :width]
@@ -113,6 +161,8 @@ class Denoiser(ImageToImage):
 
 
 class Stylizer(ImageToImage):
+    guided = True  # instance norms: each tile alone would get its own palette
+
     def stylize(self, inputs):
         """Stylize one image (a PIL RGB image of the same size comes back) or a list of them. Sides that are
         not multiples of 4 are reflect-padded and cropped back; the network sees [0, 1] pixels, never 0..255."""
