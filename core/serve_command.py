@@ -35,6 +35,10 @@ def add_serve(sub) -> None:
                         "refused as unavailable (default 1024)")
     parser.add_argument("--max-request-bytes", type=int, default=64 << 20, help="largest request body (default 64 MiB)")
     parser.add_argument("--request-timeout", type=float, default=60.0, help="seconds a request may take (default 60)")
+    parser.add_argument("--max-image-pixels", type=int, default=1 << 25, help="task routes refuse larger images, "
+                        "from the file's header (default 33554432)")
+    parser.add_argument("--max-connections", type=int, default=1024, help="open HTTP connections before new ones "
+                        "get 503 (default 1024)")
     parser.add_argument("--quiet", action="store_true", help="no access log line per request")
     parser.set_defaults(handler=cmd_serve)
 
@@ -62,7 +66,7 @@ def options_from(args: argparse.Namespace):
     from visionrt.errors import UserInputError
     from visionrt.serve import ModelChoice, ServeOptions
 
-    for name in ("instances", "max_queue", "max_request_bytes"):
+    for name in ("instances", "max_queue", "max_request_bytes", "max_image_pixels", "max_connections"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UserInputError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
@@ -74,7 +78,8 @@ def options_from(args: argparse.Namespace):
                          dynamic_batching=not args.no_dynamic_batching, instances=args.instances, max_queue=args.max_queue)
     return ServeOptions(repository=args.repository, models=tuple(args.models or ()), host=args.host,
                         http_port=args.http_port, grpc_port=args.grpc_port, metrics_port=args.metrics_port,
-                        choice=choice, max_request_bytes=args.max_request_bytes, request_timeout_s=args.request_timeout)
+                        choice=choice, max_request_bytes=args.max_request_bytes, request_timeout_s=args.request_timeout,
+                        max_image_pixels=args.max_image_pixels, max_connections=args.max_connections)
 
 
 def cmd_serve(args) -> int:

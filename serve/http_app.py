@@ -16,8 +16,8 @@ import numpy as np
 
 from visionrt.serve import tasks
 from visionrt.serve.models import config_to_dict, find, index, statistics_of
-from visionrt.serve.protocol import (BadRequest, NotFound, ProtocolError, Request, Timeout, access_log, datatype_of,
-                                     from_json_data, from_raw, to_json_data, to_raw)
+from visionrt.serve.protocol import (BadRequest, NotFound, ProtocolError, Request, Timeout, Unavailable, access_log,
+                                     datatype_of, from_json_data, from_raw, to_json_data, to_raw)
 from visionrt.serve.statistics import prometheus_text
 
 MODEL = r"/v2/models/(?P<model>[^/]+)(?:/versions/(?P<version>[^/]+))?"
@@ -253,13 +253,19 @@ class HttpApp:
         entry = find(self.server.models, model)
         image = tasks.uploaded_image(body, headers.get("content-type", ""))
         run = tasks.endpoint(entry, task)
+        if entry.task_pending >= entry.policy.max_queue:
+            raise Unavailable(f"{entry.task_pending} task requests are already waiting for '{model}' (the limit); "
+                              "retry shortly", retry_after=1)
         loop = asyncio.get_running_loop()
+        entry.task_pending += 1
         try:
             content_type, answer = await asyncio.wait_for(
                 loop.run_in_executor(entry.executor, run, entry.model, image, {k: v[-1] for k, v in query.items()}),
                 self.server.options.request_timeout_s)
         except asyncio.TimeoutError:
             raise Timeout(f"'{model}' {task} took over {self.server.options.request_timeout_s:g} s") from None
+        finally:
+            entry.task_pending -= 1
         self.server.answered += 1
         if content_type == "application/json":
             return Reply.json(answer)

@@ -99,6 +99,7 @@ class ServedModel:
         self.executor = ThreadPoolExecutor(max(1, policy.instances), thread_name_prefix=f"visionrt-{name}")
         self.batcher: Batcher | None = None  # made on the server's event loop
         self.output_names = [spec.name for spec in model.outputs]
+        self.task_pending = 0  # task-route requests waiting or running, bounded like the queue
         served_defaults(config, name, policy)
         self.ready = False
         self.load_seconds = self.warm_seconds = 0.0

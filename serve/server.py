@@ -34,6 +34,8 @@ class ServeOptions:
     choice: ModelChoice = field(default_factory=ModelChoice)
     max_request_bytes: int = 64 << 20
     request_timeout_s: float = 60.0
+    max_image_pixels: int = 1 << 25  # task routes refuse larger uploads from their header: 33.5 megapixels
+    max_connections: int = 1024  # open HTTP connections; past it uvicorn answers 503
     drain_timeout_s: float = 30.0
 
 
@@ -60,7 +62,7 @@ def bound_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def uvicorn_server(app, sock: socket.socket):
+def uvicorn_server(app, sock: socket.socket, max_connections: int = 1024):
     import uvicorn
 
     class Quiet(uvicorn.Server):
@@ -68,7 +70,7 @@ def uvicorn_server(app, sock: socket.socket):
             return contextlib.nullcontext()
 
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30,
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=5, limit_concurrency=max_connections)
     return Quiet(config)
 
 
@@ -133,7 +135,8 @@ class Server:
         http_sock, metrics_sock = bound_socket(options.host, options.http_port), bound_socket(options.host, options.metrics_port)
         self._grpc, grpc_port = make_server(self, options.host, options.grpc_port, options.max_request_bytes)
         host = f"[{options.host}]" if ":" in options.host else options.host
-        self._http = [uvicorn_server(HttpApp(self), http_sock), uvicorn_server(MetricsApp(self), metrics_sock)]
+        self._http = [uvicorn_server(HttpApp(self), http_sock, options.max_connections),
+                      uvicorn_server(MetricsApp(self), metrics_sock)]
         self._tasks = [asyncio.create_task(server.serve(sockets=[sock]))
                        for server, sock in zip(self._http, (http_sock, metrics_sock))]
         await self._grpc.start()
@@ -150,6 +153,7 @@ class Server:
         self.models = await loop.run_in_executor(None, lambda: load_models(
             options.repository, list(options.models) or None, options.choice, self.progress))
         for entry in self.models.values():
+            entry.model.max_pixels = options.max_image_pixels
             entry.start()
         self.ready_seconds = time.perf_counter() - started
         self.ready = True

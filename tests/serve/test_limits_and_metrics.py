@@ -75,3 +75,19 @@ def test_listening_sockets_set_tcp_nodelay_which_accepted_connections_inherit():
         client.close()
     finally:
         sock.close()
+
+
+def test_a_task_upload_over_the_servers_pixel_limit_is_refused_from_its_header():
+    import io
+
+    from PIL import Image
+
+    serving = Server(free_options(models=("denoiser",), max_image_pixels=10_000), progress=lambda line: None)
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 100)).save(buffer, format="PNG")  # 20,000 pixels
+    with serving.running() as endpoints:
+        host, port = endpoints.http.rsplit(":", 1)
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        connection.request("POST", "/v2/models/denoiser/denoise", body=buffer.getvalue())
+        response = connection.getresponse()
+        assert response.status == 400 and "over the limit of 10,000" in json.loads(response.read())["error"]
