@@ -10,6 +10,8 @@ Other tasks (colorization, style, face swap, the VAE encoder) are held by the te
 against FP32 on real held-out inputs). Each gate gives {"fp32": ..., "int8": ..., "bar": ..., "passed": ...}.
 """
 
+from pathlib import Path
+
 import numpy as np
 
 MAX_ACCURACY_DROP = 0.005  # classifier: test accuracy within 0.5 points of FP32
@@ -55,7 +57,9 @@ def text_recognition(fp32, int8, payload: dict) -> dict:
 def denoising(fp32, int8, payload: dict) -> dict:
     from visionrt.train import denoiser
 
-    clean, noisy = denoiser.noisy_photos("test", 2000)
+    config = payload.get("train_config", {})  # the noise draw and photos the recorded filter bar was measured on
+    data = Path(config["data"]) if config.get("data") else None
+    clean, noisy = denoiser.noisy_photos("test", config.get("seed", 0) + 2000, data)
 
     def mean_psnr(model):
         return round(float(np.mean([denoiser.psnr(clean[name], np.asarray(model.denoise(photo), np.float32) / 255.0)

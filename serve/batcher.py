@@ -42,7 +42,11 @@ class Pending:
     queued_ns: int = field(default_factory=time.perf_counter_ns)
 
 
-def shape_key(feeds: dict[str, np.ndarray]) -> tuple:
+def shape_key(feeds: dict[str, np.ndarray]) -> tuple | None:
+    """What requests must share to be joined; None (never joined) unless every input has the same batch."""
+    if len({value.shape[0] if value.ndim else None for value in feeds.values()}) != 1 or \
+            any(value.ndim == 0 for value in feeds.values()):
+        return None
     return tuple((name, value.dtype.str, value.shape[1:]) for name, value in sorted(feeds.items()))
 
 
@@ -61,7 +65,8 @@ class Batcher:
         if len(self.pending) >= self.policy.max_queue:
             raise Unavailable(f"{len(self.pending)} requests are already queued for this model (the limit); "
                               "retry shortly", retry_after=0.1)
-        items = next(iter(feeds.values())).shape[0]
+        first = next(iter(feeds.values()))
+        items = first.shape[0] if first.ndim else 1
         item = Pending(feeds, items, shape_key(feeds), asyncio.get_running_loop().create_future())
         self.pending.append(item)
         self.arrived.set()
@@ -71,7 +76,7 @@ class Batcher:
         """Run everything already queued, then stop the workers."""
         self.closing = True
         self.arrived.set()
-        await asyncio.gather(*self.workers)
+        await asyncio.gather(*self.workers, return_exceptions=True)
 
     async def work(self) -> None:
         while True:
@@ -81,13 +86,17 @@ class Batcher:
                 self.arrived.clear()
                 await self.arrived.wait()
             batch = [item for item in await self.gather_batch() if not item.future.done()]  # done: timed out
-            if batch:
-                await self.execute(batch)
+            try:
+                if batch:
+                    await self.execute(batch)
+            except Exception as exc:  # a fault of ours (splitting, joining): these requests fail, the worker lives
+                for item in batch:
+                    self.finish(item, exc=exc)
 
     async def gather_batch(self) -> list[Pending]:
         first = self.pending.popleft()
         batch, size = [first], first.items
-        if not self.policy.enabled or self.policy.max_batch_size <= 1:
+        if not self.policy.enabled or self.policy.max_batch_size <= 1 or first.key is None:
             return batch
         deadline = first.queued_ns + int(self.policy.max_delay_s * 1e9)
         while size < self.policy.max_batch_size:
@@ -144,6 +153,10 @@ class Batcher:
             self.finish(batch[0], exc=exc)
             return
         self.statistics.record_batch(sum(item.items for item in batch), computed - started)
+        if len(batch) == 1:  # as the engine gave them: a lone request's outputs need no split
+            self.statistics.record_queue(started - batch[0].queued_ns, computed - started)
+            self.finish(batch[0], list(outputs))
+            return
         offset = 0
         for item in batch:
             self.statistics.record_queue(started - item.queued_ns, computed - started)

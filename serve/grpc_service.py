@@ -113,6 +113,7 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
         return json_format.ParseDict({"models": models}, service_pb2.RepositoryIndexResponse())
 
     async def infer_one(self, request):
+        self.server.accepting()
         entry = find(self.server.models, request.model_name, request.model_version)
         decoded = decode_request(request)
         return encode_response(entry, request.id, await self.server.infer(entry, decoded))
@@ -135,7 +136,13 @@ def make_server(server, host: str, port: int, max_message_bytes: int):
                ("grpc.so_reuseport", 0)]
     service = grpc.aio.server(options=options)
     service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceService(server), service)
-    bound = service.add_insecure_port(f"{host}:{port}")
+    try:
+        bound = service.add_insecure_port(f"{host}:{port}")
+    except RuntimeError:  # grpcio raises where older releases returned 0
+        bound = 0
     if bound == 0:
-        raise OSError(f"cannot bind gRPC to {host}:{port}")
+        from visionrt.serve.server import PortInUse
+
+        raise PortInUse(f"cannot listen for gRPC on {host}:{port} (is another server running? pick a port with "
+                        "--grpc-port)")
     return service, bound

@@ -47,18 +47,20 @@ class Reply:
         return cls.json({"error": str(exc)}, exc.http_status, headers)
 
 
-def parse_infer(model: str, body: bytes, header_length: str | None) -> Request:
-    """A v2 inference request: JSON, or JSON followed by binary tensor data (Triton's binary extension)."""
+def parse_infer(model: str, body: bytes, header_length: str | None, datatypes: dict[str, str] | None = None) -> Request:
+    """A v2 inference request: JSON, or JSON followed by binary tensor data (Triton's binary extension).
+    ``datatypes`` (input -> datatype): inputs the model lacks or of another type are refused before their
+    data is decoded, so a body is never expanded for nothing."""
     if header_length is not None:
-        if not header_length.isdigit() or int(header_length) > len(body):
+        if not (header_length.isascii() and header_length.isdigit()) or int(header_length) > len(body):
             raise BadRequest(f"Inference-Header-Content-Length is {header_length!r} but the body has {len(body)} bytes")
         split = int(header_length)
     else:
         split = len(body)
     try:
         doc = json.loads(body[:split])
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the request is not valid JSON: {exc}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadRequest(f"the request is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("inputs"), list) or not doc["inputs"]:
         raise BadRequest("the request must be a JSON object with a non-empty 'inputs' list")
     binary, offset, inputs = memoryview(body)[split:], 0, {}
@@ -68,6 +70,10 @@ def parse_infer(model: str, body: bytes, header_length: str | None) -> Request:
         where = f"input '{entry['name']}'"
         if entry["name"] in inputs:
             raise BadRequest(f"{where} is given twice")
+        if datatypes is not None and entry["name"] in datatypes and entry.get("datatype") != datatypes[entry["name"]]:
+            raise BadRequest(f"{where}: datatype {entry.get('datatype')}, model '{model}' takes {datatypes[entry['name']]}")
+        if datatypes is not None and entry["name"] not in datatypes:
+            raise BadRequest(f"model '{model}' has no input '{entry['name']}'; its inputs are {sorted(datatypes)}")
         parameters = entry.get("parameters") or {}
         size = parameters.get("binary_data_size") if isinstance(parameters, dict) else None
         if size is not None:
@@ -87,7 +93,8 @@ def parse_infer(model: str, body: bytes, header_length: str | None) -> Request:
         raise BadRequest("'outputs' must be a list of objects with a 'name'")
     parameters = doc.get("parameters") if isinstance(doc.get("parameters"), dict) else {}
     return Request(model, inputs, id=str(doc.get("id", "")), outputs=[o["name"] for o in outputs],
-                   binary_outputs={o["name"]: bool((o.get("parameters") or {}).get("binary_data", False)) for o in outputs},
+                   binary_outputs={o["name"]: bool(o["parameters"].get("binary_data", False)) if isinstance(o.get("parameters"), dict)
+                                    else False for o in outputs},
                    binary_default=bool(parameters.get("binary_data_output", False)),
                    classification=classification_counts(outputs))
 
@@ -95,7 +102,10 @@ def parse_infer(model: str, body: bytes, header_length: str | None) -> Request:
 def classification_counts(outputs: list[dict]) -> dict[str, int]:
     counts = {}
     for output in outputs:
-        count = (output.get("parameters") or {}).get("classification")
+        parameters = output.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            raise BadRequest(f"output '{output['name']}': parameters must be an object, got {type(parameters).__name__}")
+        count = parameters.get("classification")
         if count is not None:
             if not isinstance(count, int) or isinstance(count, bool):
                 raise BadRequest(f"output '{output['name']}': parameters.classification must be a whole number, got {count!r}")
@@ -243,29 +253,34 @@ class HttpApp:
         return Reply.json([m for m in index(self.server.models) if m["state"] == "READY" or not ready_only])
 
     async def infer(self, model, body, headers, version="") -> Reply:
+        """Decoding and encoding run off the event loop: a large JSON body takes seconds to parse, and health
+        checks and other requests must not wait on it."""
+        self.server.accepting()
         entry = find(self.server.models, model, version)
-        request = parse_infer(model, body, headers.get("inference-header-content-length"))
+        request = await asyncio.to_thread(parse_infer, model, body, headers.get("inference-header-content-length"),
+                                          entry.datatypes)
         results = await self.server.infer(entry, request)
-        return infer_reply(request, entry, results)
+        return await asyncio.to_thread(infer_reply, request, entry, results)
 
     async def task(self, model, task, body, headers, query) -> Reply:
         self.server.accepting()
         entry = find(self.server.models, model)
-        image = tasks.uploaded_image(body, headers.get("content-type", ""))
         run = tasks.endpoint(entry, task)
+        image = await asyncio.to_thread(tasks.uploaded_image, body, headers.get("content-type", ""))
         if entry.task_pending >= entry.policy.max_queue:
             raise Unavailable(f"{entry.task_pending} task requests are already waiting for '{model}' (the limit); "
                               "retry shortly", retry_after=1)
         loop = asyncio.get_running_loop()
+        job = loop.run_in_executor(entry.task_executor, run, entry.model, image, {k: v[-1] for k, v in query.items()})
         entry.task_pending += 1
+        self.server.in_flight += 1
+        job.add_done_callback(lambda _: setattr(entry, "task_pending", entry.task_pending - 1))  # counted until it ends
         try:
-            content_type, answer = await asyncio.wait_for(
-                loop.run_in_executor(entry.executor, run, entry.model, image, {k: v[-1] for k, v in query.items()}),
-                self.server.options.request_timeout_s)
+            content_type, answer = await asyncio.wait_for(asyncio.shield(job), self.server.options.request_timeout_s)
         except asyncio.TimeoutError:
             raise Timeout(f"'{model}' {task} took over {self.server.options.request_timeout_s:g} s") from None
         finally:
-            entry.task_pending -= 1
+            self.server.in_flight -= 1
         self.server.answered += 1
         if content_type == "application/json":
             return Reply.json(answer)

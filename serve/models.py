@@ -100,6 +100,8 @@ class ServedModel:
         self.batcher: Batcher | None = None  # made on the server's event loop
         self.output_names = [spec.name for spec in model.outputs]
         self.task_pending = 0  # task-route requests waiting or running, bounded like the queue
+        # Task routes decode and tile whole images: their own worker, so they never hold up batches
+        self.task_executor = ThreadPoolExecutor(1, thread_name_prefix=f"visionrt-{name}-tasks")
         served_defaults(config, name, policy)
         self.ready = False
         self.load_seconds = self.warm_seconds = 0.0
@@ -125,6 +127,11 @@ class ServedModel:
         self.warm_seconds = time.perf_counter() - started
         self.ready = True
 
+    @property
+    def datatypes(self) -> dict[str, str]:
+        """Input name -> the v2 datatype it takes: what a request is checked against before it is decoded."""
+        return {spec.name: datatype_of(spec.dtype) for spec in self.model.inputs}
+
     def metadata(self) -> dict:
         def tensors(specs):
             return [{"name": s.name, "datatype": datatype_of(s.dtype), "shape": [-1 if d is None else d for d in s.shape]}
@@ -147,6 +154,9 @@ class ServedModel:
             want = datatype_of(specs[name].dtype)
             if datatype_of(value.dtype) != want:
                 raise BadRequest(f"input '{name}': datatype {datatype_of(value.dtype)}, model '{self.name}' takes {want}")
+        batches = {name: value.shape[0] if value.ndim else None for name, value in request.inputs.items()}
+        if self.config.max_batch_size > 0 and len(set(batches.values())) > 1:
+            raise BadRequest(f"model '{self.name}': every input must have the same batch size, got {batches}")
         bad = sorted((set(request.outputs) | set(request.classification)) - set(self.output_names))
         if bad:
             raise BadRequest(f"model '{self.name}' has no output {', '.join(map(repr, bad))}; its outputs are "

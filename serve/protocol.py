@@ -8,6 +8,7 @@ retry hint (a full queue or a draining server).
 """
 
 import logging
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +20,7 @@ DATATYPES = {"BOOL": np.bool_, "UINT8": np.uint8, "UINT16": np.uint16, "UINT32":
              "INT8": np.int8, "INT16": np.int16, "INT32": np.int32, "INT64": np.int64, "FP16": np.float16,
              "FP32": np.float32, "FP64": np.float64, "BYTES": np.object_}
 NUMPY_TO_DATATYPE = {np.dtype(v).name: k for k, v in DATATYPES.items() if k != "BYTES"}
+MAX_ELEMENTS = 1 << 32  # a shape beyond this cannot be backed by any body the server accepts
 CONFIG_TO_DATATYPE = {f"TYPE_{k}": k for k in DATATYPES if k != "BYTES"} | {"TYPE_STRING": "BYTES"}
 
 
@@ -77,7 +79,10 @@ def element_count(shape, where: str) -> int:
         raise BadRequest(f"{where}: 'shape' must be a list of integers, got {shape!r}")
     if any(d < 0 for d in shape):
         raise BadRequest(f"{where}: shape {list(shape)} has a negative dimension")
-    return int(np.prod(shape, dtype=np.int64)) if shape else 1
+    count = math.prod(shape)  # Python integers: numpy's int64 product wraps silently
+    if count > MAX_ELEMENTS:
+        raise BadRequest(f"{where}: shape {list(shape)} holds {count:,} elements, more than any request can carry")
+    return count
 
 
 def numpy_dtype(datatype, where: str):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import visionrt
+from visionrt.errors import VisionRTError
 from visionrt.serve.models import ModelChoice, ServedModel, load_models
 from visionrt.serve.protocol import Request, Timeout, Unavailable
 
@@ -46,6 +47,10 @@ class Endpoints:
     metrics: str
 
 
+class PortInUse(VisionRTError, OSError):
+    """A listener could not bind; the message names the address and the flag that moves it."""
+
+
 def bound_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -57,8 +62,8 @@ def bound_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server running? pick a "
-                      "port with --http-port / --grpc-port / --metrics-port)") from None
+        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server running? pick a "
+                        "port with --http-port / --grpc-port / --metrics-port)") from None
     return sock
 
 
@@ -132,8 +137,17 @@ class Server:
         started = time.perf_counter()
         self._stop = self._stop or asyncio.Event()
         options = self.options
-        http_sock, metrics_sock = bound_socket(options.host, options.http_port), bound_socket(options.host, options.metrics_port)
-        self._grpc, grpc_port = make_server(self, options.host, options.grpc_port, options.max_request_bytes)
+        http_sock = bound_socket(options.host, options.http_port)
+        try:
+            metrics_sock = bound_socket(options.host, options.metrics_port)
+        except OSError:
+            http_sock.close()
+            raise
+        try:
+            self._grpc, grpc_port = make_server(self, options.host, options.grpc_port, options.max_request_bytes)
+        except OSError:
+            http_sock.close(), metrics_sock.close()
+            raise
         host = f"[{options.host}]" if ":" in options.host else options.host
         self._http = [uvicorn_server(HttpApp(self), http_sock, options.max_connections),
                       uvicorn_server(MetricsApp(self), metrics_sock)]
@@ -174,6 +188,7 @@ class Server:
             if entry.batcher is not None:
                 await entry.batcher.close()
             entry.executor.shutdown(wait=False)
+            entry.task_executor.shutdown(wait=False)
         if self._grpc is not None:
             await self._grpc.stop(grace=1.0)
         for server in getattr(self, "_http", []):

@@ -89,14 +89,18 @@ def feather(length: int, start: int, size: int, overlap: int) -> np.ndarray:
     return weights
 
 
-def run_guided(run, image: np.ndarray, tile: int, margin: int, guide_side: int, multiple: int) -> np.ndarray:
+def run_guided(run, image: np.ndarray, tile: int, margin: int, guide_side: int, multiple: int,
+               minimum: int = 16) -> np.ndarray:
     """Tiles whose colour statistics are matched to one pass over the whole image at reduced size, then
     blended where they overlap. Each tile's output is scaled and shifted per channel so that, seen at the
     guide's resolution, its mean and spread are the guide's over the same region: the whole-image pass sets
     the palette, the tiles keep their full-resolution detail."""
     height, width = image.shape[:2]
     scale = min(1.0, guide_side / max(height, width))
-    size = (max(multiple, int(height * scale) // multiple * multiple), max(multiple, int(width * scale) // multiple * multiple))
+    floor = -(-max(minimum, multiple) // multiple) * multiple  # the smallest side the artifact takes
+    size = (max(floor, int(height * scale) // multiple * multiple), max(floor, int(width * scale) // multiple * multiple))
+    if size == (height, width):  # the whole image fits: its own pass is the answer
+        return run(np.ascontiguousarray(image.transpose(2, 0, 1)[None]))[0].transpose(1, 2, 0)
     guide = run(np.ascontiguousarray(resize_channels(image, size).transpose(2, 0, 1)[None]))[0].transpose(1, 2, 0)
     total, weights = None, np.zeros((height, width, 1), np.float32)
     for top in tile_starts(height, tile, margin):
@@ -142,9 +146,10 @@ class ImageToImage(Model):
         if max(padded.shape[:2]) <= self.tile:
             out = self.run(np.ascontiguousarray(padded.transpose(2, 0, 1)[None]))[0].transpose(1, 2, 0)
         elif self.guided:
-            side = self.profile.max[-1] if self.profile is not None else self.tile
-            out = run_guided(self.run, padded, self.tile, self.margin, min(side, self.profile.max[-2]) if
-                             self.profile is not None else side, multiple)
+            profile = self.profile
+            side = min(profile.max[-2:]) if profile is not None else self.tile
+            out = run_guided(self.run, padded, self.tile, self.margin, side, multiple,
+                             max(profile.min[-2:]) if profile is not None else 16)
         else:
             out = run_tiled(self.run, padded, self.tile, self.margin)
         return out[:height, :width]

@@ -68,3 +68,15 @@ def test_a_3000x2000_photo_stylizes_and_denoises_without_seams():
         columns, rows = np.abs(np.diff(out, axis=1)).mean(0), np.abs(np.diff(out, axis=0)).mean(1)
         for jumps in (columns, rows):
             assert jumps.max() < 6 * np.median(jumps), (name, float(jumps.max()), float(np.median(jumps)))
+
+
+def test_style_on_an_image_within_its_range_is_one_whole_pass_and_a_thin_one_still_runs():
+    from PIL import Image
+
+    from visionrt import model_zoo, runtime
+
+    photo = Image.open(model_zoo.samples_dir("style") / "chelsea.png").convert("RGB").resize((800, 600))
+    tiled, whole = runtime.load("style", backend="onnxruntime:cpu"), runtime.load("style", backend="onnxruntime:cpu")
+    whole.tile = 1024  # runs whole without the guided path
+    assert np.array_equal(np.asarray(tiled.stylize(photo)), np.asarray(whole.stylize(photo)))
+    assert tiled.stylize(photo.resize((2600, 40))).size == (2600, 40)  # its reduced pass kept >= 16 px high

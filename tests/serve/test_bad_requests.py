@@ -59,7 +59,7 @@ HTTP_CASES = {  # name -> (body, headers, status, words the message must hold)
     "wrong dtype": (infer_body([{"name": "image", "shape": [1, 1, 8, 8], "datatype": "INT64", "data": [0] * 64}]),
                     {}, 400, "datatype INT64"),
     "unknown datatype": (infer_body([{"name": "image", "shape": [1, 1, 8, 8], "datatype": "FP33", "data": ZEROS_64}]),
-                         {}, 400, "unknown datatype 'FP33'"),
+                         {}, 400, "datatype FP33, model 'digits' takes FP32"),
     "data of the wrong length": (infer_body([{"name": "image", "shape": [1, 1, 8, 8], "datatype": "FP32",
                                               "data": [0.0] * 63}]), {}, 400, "63 values"),
     "data not numbers": (infer_body([{"name": "image", "shape": [1, 1, 8, 8], "datatype": "FP32",

@@ -116,3 +116,35 @@ def test_closing_runs_what_was_queued_then_refuses_more():
         return await asyncio.gather(*queued)
 
     assert len(asyncio.run(main())) == 5
+
+
+def test_a_fault_in_splitting_a_batch_fails_those_requests_and_the_worker_serves_the_next():
+    calls = []
+
+    def engine(f):
+        calls.append(len(f["x"]))
+        return [np.float32(1.0)] if len(calls) == 1 else [f["x"] * 2]  # first: a scalar that cannot be split
+
+    async def main():
+        batcher = Batcher(engine, BatchPolicy(max_batch_size=8, max_delay_s=0.02), ThreadPoolExecutor(1),
+                          ModelStatistics("m", "1"))
+        first = await asyncio.gather(batcher.submit(feeds(1)), batcher.submit(feeds(1)), return_exceptions=True)
+        later = await asyncio.wait_for(batcher.submit(feeds(1, start=3)), 5)
+        await batcher.close()
+        return first, later
+
+    first, later = asyncio.run(main())
+    assert all(isinstance(answer, Exception) for answer in first)
+    np.testing.assert_array_equal(later[0], feeds(1, start=3)["x"] * 2)
+
+
+def test_a_lone_request_gets_its_outputs_whole_whatever_their_first_axis():
+    answers, _ = run(BatchPolicy(max_batch_size=0), [feeds(3)], engine=lambda f: [np.arange(10)])
+    np.testing.assert_array_equal(answers[0][0], np.arange(10))
+
+
+def test_requests_whose_inputs_differ_in_batch_size_are_never_joined():
+    from visionrt.serve.batcher import shape_key
+
+    assert shape_key({"a": np.zeros((2, 3)), "b": np.zeros((3, 3))}) is None
+    assert shape_key({"a": np.zeros((2, 3)), "b": np.zeros((2, 5))}) is not None

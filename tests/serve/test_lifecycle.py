@@ -106,8 +106,9 @@ def test_live_at_once_ready_only_after_the_models_are_loaded(monkeypatch):
         assert client.is_server_live() and not client.is_server_ready()
         tensor = tritonclient_http.InferInput("image", [1, 1, 8, 8], "FP32")
         tensor.set_data_from_numpy(np.zeros((1, 1, 8, 8), np.float32))
-        with pytest.raises(InferenceServerException, match="unknown model 'digits'"):  # not loaded yet
+        with pytest.raises(InferenceServerException, match="still loading models") as refused:  # not yet: retry
             client.infer("digits", [tensor])
+        assert refused.value.status() == "503"
         release.set()
         while not serving.ready and time.monotonic() < deadline:
             time.sleep(0.01)
