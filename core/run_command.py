@@ -60,6 +60,8 @@ def cmd_run(args) -> int:
         if not args.output:
             raise VisionRTError("image-to-image models write pictures: pass -o DIR")
         transform, suffix = getattr(model, api.method), api.suffix
+        if hasattr(model, "direction"):  # one face-swap graph: its direction, so a_ and b_ outputs never collide
+            suffix = f"{api.suffix}_to_{model.direction}"
         if api.method == "swap":  # both directions behind one name: --to says which
             transform, suffix = (lambda item: model.swap(item, to=args.to)), f"{api.suffix}_to_{args.to}"
         write_images(each(files, transform, outcome), output_paths(files, args.output, suffix), args.overwrite, outcome)

@@ -4,6 +4,7 @@ models and batchers. Shared-memory, model load/unload, trace and log settings ar
 methods answer UNIMPLEMENTED, as the generated base class does.
 """
 
+import logging
 import time
 
 import grpc
@@ -71,6 +72,12 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
         except ProtocolError as exc:
             code = exc.grpc_code
             await context.abort(getattr(grpc.StatusCode, code), str(exc))
+        except Exception as exc:  # a bug of ours: INTERNAL, logged, and the server keeps serving
+            if isinstance(exc, grpc.aio.AbortError):
+                raise
+            code = "INTERNAL"
+            logging.getLogger("visionrt.serve").exception("internal error in gRPC %s", method)
+            await context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(exc).__name__}: {exc}")
         finally:
             access_log.info('%s "grpc %s" %s %.2fms', context.peer(), method, code, (time.perf_counter() - started) * 1e3)
 
@@ -128,6 +135,9 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
                 yield service_pb2.ModelStreamInferResponse(infer_response=await self.infer_one(request))
             except ProtocolError as exc:
                 yield service_pb2.ModelStreamInferResponse(error_message=str(exc))
+            except Exception as exc:  # a bug of ours ends this response, not the stream
+                logging.getLogger("visionrt.serve").exception("internal error in ModelStreamInfer")
+                yield service_pb2.ModelStreamInferResponse(error_message=f"internal error: {type(exc).__name__}: {exc}")
 
 
 def make_server(server, host: str, port: int, max_message_bytes: int):

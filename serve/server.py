@@ -9,6 +9,7 @@ reply, then closes the listeners; the process exits 0.
 
 import asyncio
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -175,8 +176,13 @@ class Server:
         return self.endpoints
 
     def request_stop(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
+        """The first signal drains; a second, while draining, ends the process at once (exit 1)."""
+        if self._stop is None:
+            return
+        if self._stop.is_set() and threading.current_thread() is threading.main_thread():
+            self.progress("visionrt serve: second signal while stopping; exiting without finishing")
+            os._exit(1)
+        self._stop.set()
 
     async def stop(self) -> None:
         """Refuse new work, finish what was accepted, close the listeners."""
@@ -184,9 +190,12 @@ class Server:
         deadline = time.monotonic() + self.options.drain_timeout_s
         while self.in_flight and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
+        closing = [entry.batcher.close() for entry in self.models.values() if entry.batcher is not None]
+        try:  # what is still queued runs, within what is left of the drain's time
+            await asyncio.wait_for(asyncio.gather(*closing), max(0.1, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            self.progress("visionrt serve: the drain timed out; stopping with requests unfinished")
         for entry in self.models.values():
-            if entry.batcher is not None:
-                await entry.batcher.close()
             entry.executor.shutdown(wait=False)
             entry.task_executor.shutdown(wait=False)
         if self._grpc is not None:

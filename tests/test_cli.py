@@ -176,4 +176,4 @@ def test_a_composite_named_where_one_graph_is_loaded_says_which_graphs_it_is():
 def test_run_writes_one_face_swap_graphs_output_too(tmp_path, capsys):
     sample = sorted(samples_dir("faceswap_to_b").glob("*.png"))[0]
     assert cli.main(["run", "faceswap_to_b", str(sample), "-o", str(tmp_path)]) == 0
-    assert (tmp_path / f"{sample.stem}_swapped.png").is_file()
+    assert (tmp_path / f"{sample.stem}_swapped_to_b.png").is_file()

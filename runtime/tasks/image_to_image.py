@@ -217,6 +217,11 @@ class Colorizer(ImageToImage):
 class SwapGraph(ImageToImage):
     """One face-swap direction: any image in, resized to the graph's fixed size, and back out at the input's."""
 
+    @property
+    def direction(self) -> str:
+        """The identity this graph swaps to: "b" for faceswap_to_b."""
+        return self.name.rsplit("_to_", 1)[-1]
+
     def transform(self, inputs):
         _, _, height, width = self.inputs[0].shape
         resample = images.RESAMPLE[self._record().resample]
