@@ -79,7 +79,9 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
             logging.getLogger("visionrt.serve").exception("internal error in gRPC %s", method)
             await context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(exc).__name__}: {exc}")
         finally:
-            access_log.info('%s "grpc %s" %s %.2fms', context.peer(), method, code, (time.perf_counter() - started) * 1e3)
+            if access_log.isEnabledFor(logging.INFO):  # the peer's address is a call into gRPC: only when logged
+                access_log.info('%s "grpc %s" %s %.2fms', context.peer(), method, code,
+                                (time.perf_counter() - started) * 1e3)
 
     async def ServerLive(self, request, context):
         return service_pb2.ServerLiveResponse(live=self.server.live)
