@@ -37,6 +37,7 @@ demo: $(STAMP)
 	$(BIN)/visionrt bench colorizer --out demo-out --iters 20 --batches 1 4
 	$(BIN)/visionrt bench style --out demo-out --iters 20 --batches 1 4
 	$(BIN)/visionrt bench faceswap_to_b --out demo-out --iters 50 --batches 1 8
+	$(BIN)/visionrt bench-serve digits --out demo-out --concurrency 1 8 32 --seconds 1 --repeats 1
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
