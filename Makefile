@@ -24,11 +24,11 @@ demo: $(STAMP)
 	$(BIN)/visionrt zoo
 	$(BIN)/visionrt run digits model_zoo/samples/digits/*.png
 	$(BIN)/visionrt run digit_reader model_zoo/samples/digit_reader/*.png
-	$(BIN)/visionrt run denoiser model_zoo/samples/denoiser/*.png -o demo-out
-	$(BIN)/visionrt run vae model_zoo/samples/vae_encoder/*.png -o demo-out
-	$(BIN)/visionrt run colorizer model_zoo/samples/colorizer/*.png -o demo-out
-	$(BIN)/visionrt run style model_zoo/samples/style/*.png -o demo-out
-	$(BIN)/visionrt run faceswap model_zoo/samples/faceswap_to_b/*.png --to b -o demo-out
+	$(BIN)/visionrt run denoiser model_zoo/samples/denoiser/*.png -o demo-out --overwrite
+	$(BIN)/visionrt run vae model_zoo/samples/vae_encoder/*.png -o demo-out --overwrite
+	$(BIN)/visionrt run colorizer model_zoo/samples/colorizer/*.png -o demo-out --overwrite
+	$(BIN)/visionrt run style model_zoo/samples/style/*.png -o demo-out --overwrite
+	$(BIN)/visionrt run faceswap model_zoo/samples/faceswap_to_b/*.png --to b -o demo-out --overwrite
 	$(BIN)/visionrt compare style --out demo-out
 	$(BIN)/visionrt bench digits --out demo-out --iters 200
 	$(BIN)/visionrt bench digit_reader --out demo-out --iters 100
