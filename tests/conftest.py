@@ -11,6 +11,15 @@ from extras import needs
 from visionrt import model_zoo
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_tuning_records_for_session_fixtures(tmp_path_factory):
+    """The same for what session fixtures load (a server, reference models), which function fixtures do not reach:
+    after `make demo` has tuned this machine, they would otherwise load what tune picked here."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VISIONRT_TUNE_FILE", str(tmp_path_factory.getbasetemp() / "no-tuned.json"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def no_tuning_records_of_this_machine(tmp_path_factory, monkeypatch):
     """Tests see no `visionrt tune` record but their own: a developer's records would change what auto picks."""
