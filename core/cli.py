@@ -11,7 +11,7 @@ from visionrt.errors import VisionRTError
 from visionrt.export_command import add_export, print_export_report
 from visionrt.run_command import add_run
 from visionrt.serve_command import add_serve
-from visionrt.zoo_args import graphs, source_is_path, zoo_names
+from visionrt.zoo_args import graphs, zoo_names
 
 
 def add_train(sub) -> None:
@@ -78,7 +78,7 @@ def add_compare(sub) -> None:
 
 
 def cmd_compare(args) -> int:
-    for graph in graphs(args.model) if not source_is_path(args.model) else (args.model,):
+    for graph in graphs(args.model):  # a folder or file is no composite: itself
         compare_graph(args, graph)
     return 0
 
@@ -123,7 +123,7 @@ def add_bench(sub) -> None:
 
 
 def cmd_bench(args) -> int:
-    for graph in graphs(args.model) if not source_is_path(args.model) else (args.model,):
+    for graph in graphs(args.model):  # a folder or file is no composite: itself
         bench_graph(args, graph)
     return 0
 

@@ -43,9 +43,6 @@ def add_serve(sub) -> None:
     parser.set_defaults(handler=cmd_serve)
 
 
-PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
-
-
 def split_settings(values: list[str] | None, flag: str, allowed: tuple[str, ...] | None = None) -> tuple[str, dict]:
     """(the setting for every model, {model: its own}) from ``VALUE`` and ``MODEL=VALUE`` entries."""
     from visionrt.errors import UserInputError
@@ -64,6 +61,7 @@ def split_settings(values: list[str] | None, flag: str, allowed: tuple[str, ...]
 
 def options_from(args: argparse.Namespace):
     from visionrt.errors import UserInputError
+    from visionrt.runtime.selection import PRECISIONS
     from visionrt.serve import ModelChoice, ServeOptions
 
     for name in ("instances", "max_queue", "max_request_bytes", "max_image_pixels", "max_connections"):

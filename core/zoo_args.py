@@ -15,8 +15,3 @@ def graphs(name: str) -> tuple[str, ...]:
 
     return model_zoo.composite(name) or (name,)
 
-
-def source_is_path(model: str) -> bool:
-    from visionrt.runtime.source import written_as_path
-
-    return written_as_path(model)

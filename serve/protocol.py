@@ -21,7 +21,6 @@ DATATYPES = {"BOOL": np.bool_, "UINT8": np.uint8, "UINT16": np.uint16, "UINT32":
              "FP32": np.float32, "FP64": np.float64, "BYTES": np.object_}
 NUMPY_TO_DATATYPE = {np.dtype(v).name: k for k, v in DATATYPES.items() if k != "BYTES"}
 MAX_ELEMENTS = 1 << 32  # a shape beyond this cannot be backed by any body the server accepts
-CONFIG_TO_DATATYPE = {f"TYPE_{k}": k for k in DATATYPES if k != "BYTES"} | {"TYPE_STRING": "BYTES"}
 
 
 class ProtocolError(Exception):
