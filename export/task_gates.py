@@ -29,8 +29,10 @@ def digits_test_split(payload: dict):
 
 
 def classification(fp32, int8, payload: dict) -> dict:
+    from visionrt.train import data
+
     ink, labels = digits_test_split(payload)
-    images = list(np.round(255 * (1.0 - ink[:, 0])).astype(np.uint8))
+    images = list(data.dark_on_light(ink[:, 0]))
 
     def accuracy(model):
         return round(float(np.mean([p.label == str(y) for p, y in zip(model.classify(images), labels)])), 5)
@@ -41,10 +43,10 @@ def classification(fp32, int8, payload: dict) -> dict:
 
 
 def text_recognition(fp32, int8, payload: dict) -> dict:
-    from visionrt.train import evaluate, strings
+    from visionrt.train import data, evaluate, strings
 
     ink, texts = strings.make_strings(*digits_test_split(payload), count=READER_STRINGS, seed=2)
-    images = [np.round(255 * (1.0 - image)).astype(np.uint8) for image in ink]
+    images = [data.dark_on_light(image) for image in ink]
 
     def accuracy(model):
         return round(evaluate.sequence_metrics(texts, [r.text for r in model.read(images)])["sequence_accuracy"], 5)

@@ -4,7 +4,6 @@ CUDA runtime and TensorRT (tests/support) that let the GPU path's logic run on a
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from extras import needs
 
@@ -40,8 +39,7 @@ def digits_test_split():
 
     dataset = data.load_digits_data(seed=0)
     ink, labels = dataset.part("test")
-    images = np.round(255 * (1.0 - ink[:, 0])).astype(np.uint8)
-    return images, labels
+    return data.dark_on_light(ink[:, 0]), labels
 
 
 @pytest.fixture(scope="session")

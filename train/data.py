@@ -48,6 +48,12 @@ def load_digits_data(seed: int = 0, test_fraction: float = 0.2, val_fraction: fl
     return DigitsData(ink, labels, Split(np.sort(train), np.sort(val), np.sort(test)))
 
 
+def dark_on_light(ink: np.ndarray) -> np.ndarray:
+    """Ink in [0, 1] (1: stroke) as uint8 pixels the way the digits are drawn on paper: dark strokes on white,
+    what a user's scan or photo holds and what the task APIs are given."""
+    return np.round(255 * (1.0 - ink)).astype(np.uint8)
+
+
 def normalization(ink: np.ndarray) -> tuple[float, float]:
     """Scalar mean and std of the training ink, recorded for the runtime's preprocessing."""
     return float(ink.mean()), float(ink.std())

@@ -194,7 +194,7 @@ def write_samples(payload: dict, folder: Path, scale: int = 3) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for image, text in zip(images, texts):
-        pixels = np.round(255 * (1.0 - image)).astype(np.uint8)
+        pixels = data.dark_on_light(image)
         picture = Image.fromarray(pixels).resize((image.shape[1] * scale, image.shape[0] * scale),
                                                  Image.Resampling.BICUBIC)
         with atomic.atomic_path(folder / f"string_{text}.png") as tmp:

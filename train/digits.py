@@ -179,7 +179,7 @@ def write_samples(payload: dict, folder: Path, scale: int = 4) -> list[Path]:
     written = []
     for digit in range(10):
         index = int(np.flatnonzero(labels == digit)[0])
-        pixels = np.round(255 * (1.0 - ink[index, 0])).astype(np.uint8)
+        pixels = data.dark_on_light(ink[index, 0])
         image = Image.fromarray(pixels).resize((8 * scale, 8 * scale), Image.Resampling.NEAREST)
         with atomic.atomic_path(folder / f"digit_{digit}.png") as tmp:
             image.save(tmp, format="PNG")

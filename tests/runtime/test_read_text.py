@@ -40,7 +40,7 @@ def test_strings():
 
     dataset = data.load_digits_data(seed=0)
     images, texts = strings.make_strings(*dataset.part("test"), count=1000, seed=2)
-    return [np.round(255 * (1.0 - image)).astype(np.uint8) for image in images], texts
+    return [data.dark_on_light(image) for image in images], texts
 
 
 @needs_reader
