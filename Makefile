@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 BASE_VENV  ?= .venv-base
 BASE_STAMP := $(BASE_VENV)/.installed
 
-.PHONY: demo test test-base zoo bench clean
+.PHONY: demo test test-base photos zoo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,7 +54,11 @@ test-base: $(BASE_STAMP)
 
 # Retrain and re-export the shipped zoo, seeded: on one machine a rebuild gives the same weights every time
 # (tests/test_zoo_rebuild.py); another CPU or torch build may differ in the last bits.
-zoo: $(STAMP)
+# The colorizer and style train on the varied photo set, built from pinned Debian packages (about 180 MB).
+photos: $(STAMP)
+	$(BIN)/visionrt photos
+
+zoo: photos
 	$(BIN)/visionrt zoo rebuild digits --seed 0
 	$(BIN)/visionrt zoo rebuild digit_reader --seed 0
 	$(BIN)/visionrt zoo rebuild denoiser --seed 0

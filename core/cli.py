@@ -31,6 +31,8 @@ def add_train(sub) -> None:
                         "photos for denoiser, colorizer and style (split by file: ~10%% validation, ~10%% test); "
                         "a folder of images for vae (resized to 8x8 grayscale); for faceswap a folder with a/ "
                         "and b/ sub-folders of aligned face crops")
+    parser.add_argument("--photos", choices=("varied", "bundled"), help="colorizer and style: the varied set "
+                        "that `visionrt photos` builds (their default) or the 8 bundled photos")
     parser.add_argument("--steps", type=int, help="training steps for step-based trainers (default: the model's training config)")
     parser.add_argument("--style", type=Path, help="style: the style image (default: the shipped swirl painting)")
     parser.add_argument("--trials", type=int, help="number of search trials (default 8)")
@@ -47,9 +49,34 @@ def cmd_train(args) -> int:
         seed=args.seed, optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size, width=args.width,
         epochs=args.epochs, patience=args.patience, search=args.search, trials=args.trials,
         runs_dir=args.runs_dir, progress=False if args.no_progress else None, data=args.data, steps=args.steps,
-        style=args.style)
+        style=args.style, photos=args.photos)
     run_dir = model_zoo.resolve(spec.trainer)(config)
     print(f"checkpoint: {run_dir / 'best.pt'}")
+    return 0
+
+
+def add_photos(sub) -> None:
+    parser = sub.add_parser("photos", help="build the varied training photos from Debian packages (a rebuild step)",
+                            description="Downloads the pinned Debian packages that photo_sources.py names (about "
+                                        "180 MB; apt-get download, sha256-checked, nothing installed) and writes "
+                                        "their photos, scaled to a long side of 1024 px, with photos.json (kind, "
+                                        "split, licence) and each package's copyright file. The colorizer and "
+                                        "style train on it.")
+    parser.add_argument("--dest", type=Path, help="folder (default $VISIONRT_PHOTOS or ~/.cache/visionrt/photos)")
+    parser.add_argument("--force", action="store_true", help="rebuild even if the folder is current")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(handler=cmd_photos)
+
+
+def cmd_photos(args) -> int:
+    import json
+
+    from visionrt.train import photo_fetch, photos
+
+    dest = photo_fetch.fetch(args.dest or photos.varied_dir(), progress=not args.no_progress, force=args.force)
+    rows = json.loads((dest / photo_fetch.MANIFEST).read_text())["photos"]
+    counts = {part: sum(r["split"] == part for r in rows) for part in ("train", "val", "test")}
+    print(f"{len(rows)} photos in {dest}: " + ", ".join(f"{n} {part}" for part, n in counts.items()))
     return 0
 
 
@@ -254,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "ONNX artifacts and a torch-free runtime.")
     parser.add_argument("--version", action="version", version=f"visionrt {visionrt.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (add_train, add_export, add_compare, add_run, add_bench, add_tune, add_zoo, add_engines, add_serve, add_bench_serve):
+    for add in (add_train, add_photos, add_export, add_compare, add_run, add_bench, add_tune, add_zoo, add_engines, add_serve, add_bench_serve):
         add(sub)
     return parser
 

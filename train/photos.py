@@ -6,6 +6,8 @@ correlated, so a patch-level split would leak. Test photos are natural scenes a 
 DIR``): split by file the same way, with a fixed shuffle so that the split never depends on the training seed.
 """
 
+import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +38,53 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 MIN_SIDE = 64  # training crops are at most this; a smaller photo cannot give one
 
 
+PHOTO_SETS = ("varied", "bundled")
+
+
+def varied_dir() -> Path:
+    """Where ``visionrt photos`` builds the varied set: $VISIONRT_PHOTOS, or ~/.cache/visionrt/photos."""
+    return Path(os.environ.get("VISIONRT_PHOTOS", Path.home() / ".cache" / "visionrt" / "photos"))
+
+
+def training_folder(photo_set: str, data: str | Path | None) -> Path | None:
+    """The folder a trainer reads: the user's ``data``, else the varied set's folder; None for the bundled set."""
+    if data is not None:
+        return Path(data)
+    if photo_set == "bundled":
+        return None
+    if photo_set != "varied":
+        raise UserInputError(f"photo set {photo_set!r}: choose one of {', '.join(PHOTO_SETS)}")
+    from visionrt.train import photo_fetch
+
+    if not photo_fetch.is_current(varied_dir()):
+        raise UserInputError(f"the varied photo set is not at {varied_dir()} (or is out of date): build it with "
+                             "`visionrt photos` (Debian packages, about 180 MB, one minute), or train on the "
+                             "bundled photos with --photos bundled")
+    return varied_dir()
+
+
+def manifest(folder: Path) -> list[dict] | None:
+    """The rows of a folder's photos.json (written by ``visionrt photos``), if it has one."""
+    path = folder / "photos.json"
+    return json.loads(path.read_text())["photos"] if path.is_file() else None
+
+
+def kinds(data: str | Path | None) -> dict[str, str]:
+    """Photo name -> kind (people, objects, ...) where the folder's manifest says; empty otherwise."""
+    if data is None:
+        return {}
+    return {Path(row["file"]).stem: row["kind"] for row in manifest(Path(data)) or ()}
+
+
 def folder_split(data: str | Path) -> dict[str, tuple[str, ...]]:
-    """Split a folder's images by file: about 10% validation and 10% test (at least one each), the rest train."""
+    """Split a folder's images by file: as its photos.json says where it has one; otherwise about 10%
+    validation and 10% test (at least one each), the rest train."""
     folder = Path(data)
     if not folder.is_dir():
         raise UserInputError(f"--data {folder}: not a folder")
+    rows = manifest(folder)
+    if rows is not None:
+        return {part: tuple(r["file"] for r in rows if r["split"] == part) for part in ("val", "test", "train")}
     files = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if len(files) < 3:
         raise UserInputError(f"--data {folder}: found {len(files)} images ({', '.join(IMAGE_SUFFIXES)}); "
@@ -68,7 +112,9 @@ def load_split(part: str, data: str | Path | None = None) -> dict[str, np.ndarra
     """The photos of one split by name: the bundled ones, or those of the folder ``data``."""
     if data is None:
         return {name: load_photo(name) for name in SPLIT[part]}
-    return {name: load_file(Path(data) / name) for name in folder_split(data)[part]}
+    folder = Path(data)
+    by_stem = manifest(folder) is not None  # the varied set's names are unique without their suffix
+    return {Path(f).stem if by_stem else f: load_file(folder / f) for f in folder_split(folder)[part]}
 
 
 def split_record(data: str | Path | None) -> dict:
@@ -76,8 +122,11 @@ def split_record(data: str | Path | None) -> dict:
     if data is None:
         return {"source": "skimage.data and sklearn sample photos, split by photo",
                 "photos": {k: list(v) for k, v in SPLIT.items()}}
-    return {"source": f"folder {Path(data).resolve()}, split by file",
-            "photos": {k: list(v) for k, v in folder_split(data).items()}}
+    split = {k: list(v) for k, v in folder_split(data).items()}
+    if manifest(Path(data)) is None:
+        return {"source": f"folder {Path(data).resolve()}, split by file", "photos": split}
+    return {"source": "the varied photo set (`visionrt photos`: Debian packages and the bundled photos, "
+                      "train/photo_sources.py), split by scene", "photos": split, "kinds": kinds(data)}
 
 
 def random_patches(photos: list[np.ndarray], count: int, size: int, rng: np.random.Generator) -> np.ndarray:
