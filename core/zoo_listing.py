@@ -96,7 +96,7 @@ def install_run(run_dir: Path) -> list[dict]:
 
 
 RUN_FILES = ("confusion_matrix.png", "loss_curve.png", "readings.png", "before_after.png", "samples.png",
-             "interpolation.png", "training.json")
+             "tradeoff.png", "interpolation.png", "training.json")
 
 
 def write_card(name: str) -> Path:

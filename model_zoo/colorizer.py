@@ -2,10 +2,14 @@
 the network in float32 numpy.
 
 Two heads, measured against each other (the model card holds the figures): ``regression`` predicts ab
-directly (Huber loss); ``classification`` follows Zhang et al. (2016): logits over ab bins recomputed from
+directly (squared error); ``classification`` follows Zhang et al. (2016): logits over ab bins recomputed from
 our training photos, decoded by the annealed mean inside the graph: softmax(logits / T) over the bins, then the
 mean of the bin centres it weights. Softmax, not exp(q / T): the latter overflows in FP16. Input L / 100 in
 [0, 1]; output ab / 100; sides multiples of 4.
+
+``chroma`` scales the predicted ab towards gray. With the temperature it is the decode, chosen on validation
+photos after training: on photos unlike the training set a confident wrong colour costs more PSNR than gray does,
+so the decode is tuned to do no harm first (see train/colorizer.py).
 """
 
 import torch
@@ -15,11 +19,12 @@ from visionrt.model_zoo.denoiser import double_conv
 
 
 class Colorizer(nn.Module):
-    def __init__(self, width: int = 24, head: str = "regression", bins: int = 0, temperature: float = 0.38):
+    def __init__(self, width: int = 24, head: str = "regression", bins: int = 0, temperature: float = 0.38,
+                 chroma: float = 1.0):
         super().__init__()
         if head not in ("regression", "classification"):
             raise ValueError(f"head must be regression or classification, got {head}")
-        self.head, self.temperature = head, temperature
+        self.head, self.temperature, self.chroma = head, temperature, chroma
         self.enc1 = double_conv(1, width)
         self.enc2 = double_conv(width, 2 * width)
         self.bottleneck = double_conv(2 * width, 4 * width)
@@ -41,9 +46,10 @@ class Colorizer(nn.Module):
     def forward(self, lightness: torch.Tensor) -> torch.Tensor:
         scores = self.logits(lightness)
         if self.head == "regression":
-            return scores
+            return scores if self.chroma == 1.0 else scores * self.chroma
         # Channels last for the softmax: over axis 1 of NCHW, ONNX Runtime's CPU kernel spent 82% of the
         # graph's time on it at 256 px (a strided reduction per pixel); over the last axis it is contiguous in
         # every engine. The annealed mean is then a matrix product with the (bins, 2) centres.
         probabilities = torch.softmax(scores.permute(0, 2, 3, 1) / self.temperature, dim=-1)
-        return (probabilities @ self.centres[:, :, 0, 0].T).permute(0, 3, 1, 2)
+        ab = (probabilities @ self.centres[:, :, 0, 0].T).permute(0, 3, 1, 2)
+        return ab if self.chroma == 1.0 else ab * self.chroma

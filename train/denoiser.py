@@ -166,13 +166,21 @@ def write_reports(run_dir: Path, model, history, metrics, config) -> None:
 
 
 def save_before_after(images: list, path: Path, titles: list[str]) -> Path:
+    return save_before_after_rows([images], path, titles)
+
+
+def save_before_after_rows(rows: list[list], path: Path, titles: list[str]) -> Path:
+    """One row of pictures per photo, the columns titled once."""
     plt = figures.pyplot()
 
-    figure, axes = plt.subplots(1, len(images), figsize=(4.2 * len(images), 3.4), dpi=110)
-    for ax, image, title in zip(axes, images, titles):
-        ax.imshow(np.clip(image, 0, 1))
+    figure, axes = plt.subplots(len(rows), len(titles), figsize=(4.2 * len(titles), 3.4 * len(rows)), dpi=110,
+                                squeeze=False)
+    for row, images in zip(axes, rows):
+        for ax, image in zip(row, images):
+            ax.imshow(np.clip(image, 0, 1))
+            ax.axis("off")
+    for ax, title in zip(axes[0], titles):
         ax.set_title(title)
-        ax.axis("off")
     figure.tight_layout()
     return figures.save_figure(figure, path)
 

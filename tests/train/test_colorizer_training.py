@@ -34,7 +34,8 @@ def test_annealed_mean_with_a_sharp_distribution_returns_that_bin_centre():
 
 def test_a_tiny_run_compares_both_heads(tmp_path):
     config = colorizer.ColorizerTrainConfig.from_spec(steps=2, eval_every=2, width=4, batch_size=2, patch=32,
-                                                      work_size=64, runs_dir=tmp_path, progress=False)
+                                                      work_size=64, runs_dir=tmp_path, progress=False,
+                                                      photos="bundled")
     run = colorizer.train_colorizer(config)
     metrics = json.loads((run / "training.json").read_text())["test"]
     assert set(metrics["heads_compared"]) == {"regression", "classification"}

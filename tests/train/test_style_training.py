@@ -54,6 +54,7 @@ def tiny_style(tmp_path_factory):
 
     config = style.StyleTrainConfig.from_spec(steps=2, eval_every=2, width=4, blocks=1, batch_size=1, patch=32,
                                               optimization_steps=2, runs_dir=tmp_path_factory.mktemp("runs"),
+                                              photos="bundled", content_weights=(1.0, 2.0),
                                               progress=False)
     run = style.train_style(config)
     repository = tmp_path_factory.mktemp("repository")
@@ -65,9 +66,10 @@ def test_a_tiny_run_writes_metrics_against_both_bars_and_the_optimisation_refere
     metrics = json.loads((run / "training.json").read_text())["test"]
     for key in ("gap_closed", "luminance_ssim", "style_floor", "content_distance"):
         assert np.isfinite(metrics[key])
-    assert set(metrics["per_image_optimization"]["per_photo"]) == set(metrics["test_photos"])
+    assert set(metrics["per_image_optimization"]["per_photo"]) <= set(metrics["test_photos"])
+    assert set(metrics["weights_compared"]) == {"1.0", "2.0"} and metrics["content_weight"] in (1.0, 2.0)
     assert isinstance(metrics["meets_bars"], bool)
-    assert (run / "before_after.png").is_file() and (run / "loss_curve.png").is_file()
+    assert all((run / picture).is_file() for picture in ("before_after.png", "loss_curve.png", "tradeoff.png"))
 
 
 def test_export_keeps_instance_norm_fp32_and_has_dynamic_height_and_width(tiny_style):
