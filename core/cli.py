@@ -1,6 +1,6 @@
-"""The ``visionrt`` command: train, export, compare, run, bench, tune, zoo, engines, serve and bench-serve, each
-with its own --help. The larger commands live in their own modules (``export_command``, ``run_command``,
-``serve_command``, ``byo_command``, ``benchmarks.serve_command``)."""
+"""The ``visionrt`` command: train, photos, export, compare, run, bench, tune, zoo, engines, serve and
+bench-serve, each with its own --help. The larger commands live in their own modules (``export_command``,
+``run_command``, ``serve_command``, ``byo_command``, ``benchmarks.serve_command``)."""
 
 import argparse
 import sys

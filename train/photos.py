@@ -58,7 +58,7 @@ def training_folder(photo_set: str, data: str | Path | None) -> Path | None:
 
     if not photo_fetch.is_current(varied_dir()):
         raise UserInputError(f"the varied photo set is not at {varied_dir()} (or is out of date): build it with "
-                             "`visionrt photos` (Debian packages, about 180 MB, one minute), or train on the "
+                             "`visionrt photos` (Debian packages, about 180 MB, half a minute), or train on the "
                              "bundled photos with --photos bundled")
     return varied_dir()
 
