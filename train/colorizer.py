@@ -133,7 +133,7 @@ def choose_decode(model, head: str, config: "ColorizerTrainConfig", val_photos: 
     return {**best, "decode_trials": table}
 
 
-def train_head(head: str, config: ColorizerTrainConfig, bins, val_photos, folder) -> tuple[object, list, dict]:
+def train_head(head: str, config: ColorizerTrainConfig, bins, train_photos: list, val_photos, kinds) -> tuple:
     torch = require("torch", "train")
     from visionrt.model_zoo.colorizer import Colorizer
 
@@ -145,8 +145,6 @@ def train_head(head: str, config: ColorizerTrainConfig, bins, val_photos, folder
     class_weights = torch.from_numpy(weights)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.steps)
-    train_photos = [held_out.at_side(p, side) for p in photos.load_split("train", folder).values()
-                    for side in config.train_sides]
 
     def step_loss(step):
         lightness, ab = lab_batch(photos.random_patches(train_photos, config.batch_size, config.patch, rng))
@@ -161,7 +159,7 @@ def train_head(head: str, config: ColorizerTrainConfig, bins, val_photos, folder
 
     result = steps.train_steps(model, optimizer, schedule, config.steps, config.eval_every, step_loss, validate,
                                desc=f"colorizer {head}", progress=config.progress, shown="gain_db")
-    return model, result.history, choose_decode(model, head, config, val_photos, photos.kinds(folder))
+    return model, result.history, choose_decode(model, head, config, val_photos, kinds)
 
 
 def bars(figures: dict) -> tuple[bool, bool, bool]:
@@ -183,10 +181,12 @@ def train_colorizer(config: ColorizerTrainConfig) -> Path:
     started = time.perf_counter()
     folder = photos.training_folder(config.photos, config.data)
     kinds = photos.kinds(folder)
-    bins = ab_bins(list(photos.load_split("train", folder).values()), config.grid, config.rebalance)
+    originals = list(photos.load_split("train", folder).values())
+    bins = ab_bins(originals, config.grid, config.rebalance)
+    train_photos = [held_out.at_side(p, side) for p in originals for side in config.train_sides]
     val_photos, test_photos = held_out.eval_split("val", folder), held_out.eval_split("test", folder)
     run_dir = runs.new_run_dir(config.runs_dir, "colorizer", config.seed)
-    trained = {head: train_head(head, config, bins, val_photos, folder) for head in config.heads}
+    trained = {head: train_head(head, config, bins, train_photos, val_photos, kinds) for head in config.heads}
     # validation decides: a head that meets the bars on the validation photos first, then the PSNR gain
     chosen = max(trained, key=lambda h: preference(trained[h][2]))
     tests = {head: score(torch_run(model), test_photos, config.work_size, kinds)
