@@ -84,14 +84,12 @@ def installed_colorizer(named: dict[str, np.ndarray]) -> dict[str, dict]:
 
 def installed_style(named: dict[str, np.ndarray]) -> dict[str, dict]:
     from visionrt import runtime
-    from visionrt.train import style, style_loss
+    from visionrt.train import style
 
     model = runtime.load("style", backend="onnxruntime:cpu", precision="fp32")
-    target = style.load_style(None)[0]
-    judge_net = style_loss.RandomFeatures(style_loss.JUDGE_FEATURES)
-    return {name: style_loss.judge(photo, np.asarray(model.stylize(np.round(photo * 255).astype(np.uint8)),
-                                                     np.float32) / 255.0, target, judge_net)
-            for name, photo in named.items()}
+    pairs = {name: (photo, np.asarray(model.stylize(np.round(photo * 255).astype(np.uint8)), np.float32) / 255.0)
+             for name, photo in named.items()}
+    return style.judged(pairs, style.load_style(None)[0])["per_photo"]
 
 
 def summary(per_photo: dict[str, dict], kinds: dict[str, str]) -> dict:
