@@ -118,6 +118,9 @@ def fetch(dest: Path, progress: bool = True, force: bool = False) -> Path:
     dest = Path(dest)
     if is_current(dest) and not force:
         return dest
+    if dest.exists() and not (dest / MANIFEST).is_file():  # replacing it would delete what the user keeps there
+        raise UserInputError(f"--dest {dest}: exists and is not a photo set built by visionrt photos; "
+                             "give a new folder")
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.staging-", dir=dest.parent))
     try:

@@ -103,3 +103,12 @@ def test_a_package_lacking_a_declared_photo_is_refused_by_path(tmp_path):
     deb = _deb(tmp_path, {"/usr/share/p/one.png": _png(64, 64, 0)})
     with pytest.raises(UserInputError, match="/usr/share/p/two.png"):
         photo_fetch.package_members(deb, {"/usr/share/p/one.png", "/usr/share/p/two.png"})
+
+
+def test_a_destination_that_is_not_a_photo_set_is_refused_and_kept(tmp_path):
+    mine = tmp_path / "my_photos"
+    mine.mkdir()
+    (mine / "holiday.jpg").write_bytes(b"mine")
+    with pytest.raises(UserInputError, match="not a photo set"):
+        photo_fetch.fetch(mine, progress=False)
+    assert (mine / "holiday.jpg").read_bytes() == b"mine"
