@@ -27,6 +27,9 @@ def add_export(sub) -> None:
     parser.add_argument("--int8", action="store_true", help="instead: quantize the installed FP32 file to INT8 (QDQ, "
                         "calibrated on the training split) and install model_int8.onnx if it passes its gate against "
                         "FP32 on held-out data (top-1 agreement >= 99.5%% or PSNR >= 35 dB)")
+    parser.add_argument("--bf16", action="store_true", help="instead: measure the installed FP32 file computed at BF16 "
+                        "by OpenVINO against FP32 on held-out data (same bars as --int8) and record the gate beside it "
+                        "(gate_bf16.json), which `visionrt tune` and precision auto need; on a CPU with native BF16")
     parser.add_argument("--precision", choices=("fp16", "fp32", "int8"), default="fp16", help="with --trt (default "
                         "fp16; int8 builds the gated INT8 file, explicitly quantized, strongly typed)")
     parser.add_argument("--engine-cache", type=Path, help="with --trt: cache folder (default "
@@ -71,6 +74,11 @@ def export_graph(args, model: str) -> None:
 
     if args.trt:
         build_trt(args, model)
+        return
+    if args.bf16:
+        from visionrt.export.bf16 import add_bf16_gate
+
+        print(f"{model}: {add_bf16_gate(model, args.repository).summary()}")
         return
     if args.int8:
         from visionrt.export.int8 import add_int8

@@ -115,7 +115,7 @@ def write_card(name: str, baselines: dict | None = None) -> Path:
               "|---|---|---|---|---|---|",
               *parity_rows(report["parity"]),
               "", f"Kept in FP32 in the FP16 variant: {', '.join(report['fp32_nodes_in_fp16']) or 'nothing'}.",
-              *int8_task_line(report["parity"]),
+              *gated_precision_lines(report["parity"]),
               "", "## Training",
               _training_line(config),
               "- exported {exported_at} with {exporter} (opset {opset}), torch {torch_version}, visionrt "
@@ -138,13 +138,21 @@ def kind_table(by_kind: dict | None) -> list[str]:
               for kind, row in by_kind.items()]]
 
 
-def int8_task_line(parity: dict) -> list[str]:
-    """The INT8 file's task-level gate, where its task has one: the user's figure, not only tensor agreement."""
-    task = parity.get("int8_vs_fp32", {}).get("task")
-    if not task:
-        return []
-    return ["", f"INT8 at the task level: {task['metric']} {task['int8']} against FP32's {task['fp32']} on held-out "
-                f"data (bar: {task['bar']}): {'passed' if task['passed'] else 'NOT met'}."]
+def gated_precision_lines(parity: dict) -> list[str]:
+    """Each precision's task-level gate, where its task has one (the user's figure, not only tensor agreement),
+    and where BF16, which has no file of its own, was measured."""
+    lines = []
+    for precision in ("int8", "bf16"):
+        task = parity.get(f"{precision}_vs_fp32", {}).get("task")
+        if task:
+            lines += ["", f"{precision.upper()} at the task level: {task['metric']} {task[precision]} against FP32's "
+                          f"{task['fp32']} on held-out data (bar: {task['bar']}): {'passed' if task['passed'] else 'NOT met'}."]
+    bf16 = parity.get("bf16_vs_fp32")
+    if bf16:
+        lines += ["", f"BF16 is OpenVINO computing model.onnx in BF16 (no file of its own; `load(..., backend='openvino', "
+                      f"precision='bf16')`): gate {'passed' if bf16['passed'] else 'NOT met'}, measured on "
+                      f"{bf16['measured_on']} with {bf16['engine']}."]
+    return lines
 
 
 _FACESWAP_LIMITS = [

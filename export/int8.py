@@ -112,10 +112,16 @@ def passes(figure: dict) -> bool:
     return figure.get("top1_agreement", 1.0) >= MIN_TOP1 and figure.get("psnr_db", 200.0) >= MIN_PSNR_DB
 
 
-def run_file(path: Path, input_name: str, inputs: np.ndarray, batch: int) -> list[np.ndarray]:
+def run_model(path: Path, backend: str = "onnxruntime:cpu", precision: str = "auto"):
+    """The file loaded as a user would load it, at its own precision unless told (``bf16``: OpenVINO computes it)."""
     from visionrt import runtime
 
-    model = runtime.load(path, backend="onnxruntime:cpu")
+    return runtime.load(path, backend=backend, precision=precision)
+
+
+def run_file(path: Path, input_name: str, inputs: np.ndarray, batch: int, model=None) -> list[np.ndarray]:
+    """The file's outputs on ``inputs`` in batches, through ``model`` (default: ONNX Runtime on the file)."""
+    model = run_model(path) if model is None else model
     results = [model.run(np.ascontiguousarray(inputs[i : i + batch])) for i in range(0, len(inputs), batch)]
     first = results[0]
     if isinstance(first, dict):
@@ -151,7 +157,7 @@ def add_int8(name: str, repository: Path | None = None, calibration: np.ndarray 
                                               spec.task in TOP1_TASKS, staging)
         candidate = staging / artifact.FILES["int8"]
         onnx.save(proto, str(candidate))
-        gate = replace(gate, task=task_gate(spec.task, fp32_file, candidate, payload))
+        gate = replace(gate, task=task_gate(spec.task, run_model(fp32_file), run_model(candidate), payload, "int8"))
         if gate.task is not None and not gate.task["passed"]:
             raise ValidationFailedError(f"{name}: INT8 {gate.task['metric']} {gate.task['int8']} against FP32's "
                                         f"{gate.task['fp32']}, bar {gate.task['bar']}: NOT met, so model_int8.onnx is "

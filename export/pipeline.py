@@ -18,6 +18,7 @@ import numpy as np
 from visionrt import artifact, atomic, model_zoo
 from visionrt.artifact import CARD_FILE, CONFIG_FILE, EAGER_FILE, FILES, REPORT_FILE, WEIGHTS_FILE
 from visionrt.errors import EngineError, ValidationFailedError, VisionRTError
+from visionrt.execution_gates import GATE_FILES
 from visionrt.export import fp16, metadata, onnx_export, parity_gates, tensor_compare, triton
 from visionrt.extras import require
 from visionrt.runtime.profiles import profile_from_metadata
@@ -227,10 +228,10 @@ def torch_example(real: np.ndarray | dict[str, np.ndarray]):
 def install(staging: Path, destination: Path, version: int, beside: tuple[str, ...] = (WEIGHTS_FILE,)) -> None:
     """Move validated files into ``destination`` (version folder for the graphs), one atomic rename each.
     A graph file this export did not make is removed: an INT8 file was calibrated and gated against the
-    weights just replaced (`export --int8` makes a new one)."""
+    weights just replaced (`export --int8` makes a new one), as a BF16 gate measured them (`export --bf16`)."""
     version_dir = destination / str(version)
     version_dir.mkdir(parents=True, exist_ok=True)
-    for name in FILES.values():
+    for name in (*FILES.values(), *GATE_FILES.values()):
         if (staging / name).is_file():
             (staging / name).replace(version_dir / name)
         else:

@@ -12,6 +12,7 @@ import os
 
 from visionrt import artifact, model_zoo
 from visionrt.errors import ArtifactError, UserInputError
+from visionrt.execution_gates import load_note
 from visionrt.runtime import selection, source as sources, tuning
 from visionrt.runtime.backends import Target, backend_classes
 from visionrt.runtime.model import Model
@@ -69,13 +70,13 @@ def choose_file(precision: str, target: Target, resolved: sources.Source) -> tup
         found = artifact.read(path)
         if found.precision != selection.EXECUTION_ONLY.get(chosen, chosen):
             raise ArtifactError(f"{path} is the folder's {chosen} file but holds a {found.precision} model; re-export it")
-        return found, chosen, reason
+        return found, chosen, reason + (load_note(path, chosen) if chosen in selection.EXECUTION_ONLY else "")
     found = artifact.read(resolved.files["file"])
     if precision not in selection.PRECISIONS:
         raise UserInputError(f"precision must be one of {selection.PRECISIONS}, got '{precision}'")
     if precision in selection.EXECUTION_ONLY:
         chosen, reason = selection.choose_precision(precision, target, [found.precision])
-        return found, chosen, reason
+        return found, chosen, reason + load_note(found.path, chosen)
     if precision not in ("auto", found.precision):
         raise UserInputError(f"{found.path} is a {found.precision} model but precision {precision} was requested; "
                              f"pass the {precision} file or the model folder")
@@ -90,7 +91,8 @@ def load(source: str | os.PathLike, backend: str = "auto", precision: str = "aut
     backend: "auto" (the fastest available; on a CPU, what `visionrt tune` measured fastest here where a record
     applies), a backend name such as "onnxruntime" or "openvino", or "backend:device" such as "onnxruntime:cpu". precision: "auto" (FP16 on a GPU, FP32 on a CPU), "fp32", "fp16", "int8" (the gated INT8
     file, CPU targets; auto takes it where `visionrt tune` measured it fastest) or "bf16" (OpenVINO on a CPU
-    with native BF16). threads: intra-op threads (None: as tuned, else one per core).
+    with native BF16, computing the FP32 file; refused where its gate failed, and auto takes it only where its
+    gate passed and `visionrt tune` measured it fastest). threads: intra-op threads (None: as tuned, else one per core).
     cuda_graph: native TensorRT only; each thread captures a CUDA graph on a shape's second call and replays
     it after, which removes launch overhead for fixed shapes.
     spin: ONNX Runtime's CPU provider only; let idle worker threads spin between calls (faster for a tiny model
@@ -114,9 +116,12 @@ def load(source: str | os.PathLike, backend: str = "auto", precision: str = "aut
     spin = spin if spin is not None else tuned.get("spin", False)
     if backend == "auto" and spin and target.name != "onnxruntime:cpu" and "spin" not in tuned:  # the caller's spin
         target, target_reason = selection.choose_target("onnxruntime:cpu", targets)
-    if precision == "auto" and "precision" in tuned:  # an INT8 file that passed its gate and measured fastest
+    from_tuning = precision == "auto" and "precision" in tuned  # INT8 or BF16, through a passed gate, measured fastest
+    if from_tuning:
         precision = tuned["precision"]
     found, chosen, precision_reason = choose_file(precision, target, resolved)
+    if from_tuning:
+        precision_reason = precision_reason.replace("as requested", "auto, measured fastest here by `visionrt tune`", 1)
     options = backend_options(target, target_reason, cuda_graph, provider_options, chosen, spin)
     engine = backend_classes()[target.backend](found, target, threads=threads, **options)
     task = found.metadata.task if found.metadata else None

@@ -8,7 +8,8 @@ by the CPU (name, architecture, ISA flags), the library versions and the artifac
 CPU, an upgrade or a re-export makes the record inapplicable instead of wrong. ``load(backend="auto")``
 uses a record that applies and says so in ``reasons``. The FP32 file and, where the exporter installed one,
 the INT8 file are tuned: an INT8 file exists only once it has passed its gate against FP32 on held-out data.
-BF16 has no gate yet, so ``auto`` never picks it.
+BF16 (OpenVINO computing the FP32 file) is tuned where its gate beside the FP32 file passed for that very
+file and this CPU computes BF16 natively; so ``auto`` reaches a precision beyond FP32 only through a gate.
 """
 
 import json
@@ -25,7 +26,8 @@ from visionrt.artifact import ArtifactMetadata
 from visionrt.hashing import sha256_file
 from visionrt.runtime.machine import cpu_identity, cpu_name
 
-TUNED_PRECISIONS = ("fp32", "int8")
+TUNED_PRECISIONS = ("fp32", "int8", "bf16")
+EXECUTION_TARGETS = {"bf16": "openvino:cpu"}  # a precision only one engine computes, from the FP32 file
 SPIN_SETTLE = 0.4  # s after a spinning candidate's turn, so that its threads park before the next is timed
 RECORD_FILE = "tuned.json"
 
@@ -126,10 +128,18 @@ def applicable(model: str, onnx_file: Path, available: set[str], path: Path | No
     if not entry or entry.get("key") != record_key(onnx_file) or entry.get("winner") not in available:
         return None
     try:
-        return Record(entry["model"], tuple(entry["shape"]), entry["winner"], dict(entry["options"]),
-                      tuple(Timing(**t) for t in entry["timings"]), entry["key"], entry["tuned_at"], entry.get("refused"))
+        record = Record(entry["model"], tuple(entry["shape"]), entry["winner"], dict(entry["options"]),
+                        tuple(Timing(**t) for t in entry["timings"]), entry["key"], entry["tuned_at"], entry.get("refused"))
     except (KeyError, TypeError):
         return None  # written by an older visionrt: tune again
+    return record if still_gated(record, onnx_file) else None
+
+
+def still_gated(record: Record, fp32_file: Path) -> bool:
+    """Whether the winner's precision is still one a gate allows (its INT8 file there, its BF16 gate passed)."""
+    from visionrt.runtime import source
+
+    return record.options.get("precision", "fp32") in gated_precisions(source.resolve(Path(fp32_file).parent.parent))
 
 
 def tuning_shape(meta: ArtifactMetadata) -> tuple[int, ...]:
@@ -167,22 +177,32 @@ def summarize(target: str, options: dict, values: np.ndarray) -> Timing:
     return Timing(target, options, round(float(p50), 4), round(float((p90 - p10) / p50), 3), len(values))
 
 
+def gated_precisions(resolved) -> list[str]:
+    """The precisions worth timing: the files the folder holds (an INT8 file is there only if it passed its
+    gate) and BF16 where its gate passed for this FP32 file (whether this CPU runs it, loading tells)."""
+    from visionrt.errors import ArtifactError
+    from visionrt.execution_gates import read_gate
+
+    if "fp32" not in resolved.files:
+        raise ArtifactError(f"{resolved.description} has no FP32 file, which tuning records are keyed by; export it first")
+    have = [p for p in TUNED_PRECISIONS if p in resolved.files]
+    gate = read_gate(resolved.files["fp32"], "bf16")
+    return have + (["bf16"] if gate is not None and gate.passed and gate.covers(resolved.files["fp32"]) else [])
+
+
 def tune(model: str, seconds: float = 3.0, path: Path | None = None, warmup: int = 3) -> Record:
-    """Time every available CPU target, with each of its SETTINGS, on ``model``'s FP32 and gated INT8 files;
-    record the winner. A combination an engine refuses (OpenVINO cannot compile the reader's INT8 LSTM
+    """Time every available CPU target, with each of its SETTINGS, on ``model``'s FP32 and gated INT8 files,
+    and BF16 where gated; record the winner. A combination an engine refuses (OpenVINO cannot compile the reader's INT8 LSTM
     graph) is left out and named in the record."""
     from visionrt import runtime
     from visionrt.errors import VisionRTError
     from visionrt.runtime import source
 
     targets = [t.name for t in runtime.available_backends() if t.available and not t.on_gpu]
-    have = [p for p in TUNED_PRECISIONS if p in source.resolve(model).precisions()]
-    if "fp32" not in have:
-        from visionrt.errors import ArtifactError
-
-        raise ArtifactError(f"{model} has no FP32 file, which tuning records are keyed by; export it first")
+    have = gated_precisions(source.resolve(model))
     candidates = [(name, {**options, **({"precision": p} if p != "fp32" else {})})
-                  for p in have for name in targets for options in SETTINGS.get(name, ({},))]
+                  for p in have for name in targets if EXECUTION_TARGETS.get(p, name) == name
+                  for options in SETTINGS.get(name, ({},))]
     loaded, refused = {}, {}
     for name, options in candidates:
         settings = {key: value for key, value in options.items() if key != "precision"}

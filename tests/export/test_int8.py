@@ -54,7 +54,7 @@ def test_the_task_gate_fails_a_candidate_that_loses_test_accuracy(tiny_export):
     shipped = runtime.load(model_zoo.model_dir("digits") / "1" / "model.onnx", backend="onnxruntime:cpu")
     candidate = runtime.load(weak / "digits" / "1" / "model.onnx", backend="onnxruntime:cpu")
     payload = checkpoint.load(model_zoo.model_dir("digits") / artifact.WEIGHTS_FILE)
-    found = task_gates.classification(shipped, candidate, payload)
+    found = task_gates.classification(shipped, candidate, payload, "int8")
     assert not found["passed"] and found["int8"] < found["fp32"] - task_gates.MAX_ACCURACY_DROP
 
 

@@ -46,6 +46,18 @@ def test_tune_records_the_winner_and_auto_then_uses_it_and_says_so(records):
     assert "measured fastest here by `visionrt tune`" in model.reasons[0]
 
 
+def test_bf16_is_timed_through_its_gate_and_only_on_openvino():
+    """The shipped digits carry a passed BF16 gate: tuning times OpenVINO at BF16 where the CPU computes it
+    natively, and names the refusal elsewhere; ONNX Runtime is never asked for BF16."""
+    if "openvino:cpu" not in cpu_targets():
+        pytest.skip("BF16 is OpenVINO's: pip install 'visionrt[openvino]'")
+    record = tuning.tune("digits", seconds=0.2)
+    bf16 = [t for t in record.timings if t.options.get("precision") == "bf16"]
+    refused = [name for name in record.refused if "precision=bf16" in name]
+    assert bf16 or refused and all("native BF16" in record.refused[name] for name in refused)
+    assert {t.target for t in bf16} <= {"openvino:cpu"} and all(name.startswith("openvino:cpu") for name in refused)
+
+
 @pytest.mark.parametrize("changes", [{"onnx_sha256": "0" * 64}, {"cpu_identity": "another-cpu"},
                                      {"libraries": {"onnxruntime": "0.1"}}])
 def test_a_record_from_another_file_cpu_or_library_does_not_apply(changes):
